@@ -1,0 +1,323 @@
+"""Headless entry point: `screenalyzer analyze | import | run-stage | status | export | demo | models`.
+
+`--progress jsonl` prints one JSON object per line (progress, log, stage, result, error) for the
+desktop app to consume; the default draws a progress bar on stderr. Exit codes are per failure
+class (see core/errors.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from screenalyzer_desktop import __version__
+from screenalyzer_desktop.core.atomic import atomic_write_json
+from screenalyzer_desktop.core.config import Config, load_config
+from screenalyzer_desktop.core.errors import ScreenalyzerError, internal_error
+from screenalyzer_desktop.core.workspace import Episode, Workspace
+
+
+class Reporter:
+    """Turns pipeline events into JSON lines or a progress bar plus readable log lines."""
+
+    def __init__(self, mode: str) -> None:
+        self.mode = mode
+        self._bar: Any = None
+        self._lock = threading.Lock()
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        with self._lock:
+            if self.mode == "jsonl":
+                sys.stdout.write(json.dumps(event, ensure_ascii=False, default=str) + "\n")
+                sys.stdout.flush()
+            elif self.mode == "bar":
+                self._draw(event)
+
+    def _draw(self, event: dict[str, Any]) -> None:
+        from tqdm import tqdm
+
+        kind = event["type"]
+        if kind == "progress":
+            if self._bar is None:
+                self._bar = tqdm(total=1000, unit="‰", file=sys.stderr, dynamic_ncols=True,
+                                 bar_format="{l_bar}{bar}| {elapsed}<{remaining} {postfix}")
+            self._bar.set_description(event["stage"])
+            self._bar.set_postfix_str(event.get("message", ""), refresh=False)
+            self._bar.update(int(event["overall"] * 1000) - self._bar.n)
+        elif kind == "log" and event["level"] in ("WARNING", "ERROR"):
+            (self._bar.write if self._bar else print)(f"{event['level'].lower()}: {event['message']}",
+                                                      file=sys.stderr)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+    def error(self, error: ScreenalyzerError) -> None:
+        self.close()
+        if self.mode == "jsonl":
+            self({"type": "error", **error.to_dict()})
+            return
+        print(f"error {error.code}: {error.message}", file=sys.stderr)
+        if error.cause is not None:
+            print(f"  caused by {error.cause.stage}: {error.cause.code}: {error.cause.message}",
+                  file=sys.stderr)
+            print(f"  {error.cause.detail}", file=sys.stderr)
+        elif error.detail and error.code != "ERR_INTERNAL":
+            print(f"  {error.detail}", file=sys.stderr)
+        print(f"  hint: {error.hint}", file=sys.stderr)
+
+
+def _install_cancel_handlers() -> threading.Event:
+    """SIGTERM/SIGINT ask the running stage to stop cleanly; a second SIGINT stops at once."""
+    cancel = threading.Event()
+
+    def on_signal(signum: int, frame: Any) -> None:
+        if cancel.is_set() and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        cancel.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    return cancel
+
+
+def _config(args: argparse.Namespace) -> Config:
+    overrides: dict[str, Any] = {}
+    for item in args.set or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ScreenalyzerError("ERR_CONFIG_INVALID", detail=f"--set {item!r}: expected KEY=VALUE")
+        overrides[key.strip()] = value.strip()
+    if getattr(args, "engine", None):
+        overrides["engine"] = args.engine
+    if getattr(args, "sample_fps", None) is not None:
+        overrides["detect.sample_fps"] = args.sample_fps
+    return load_config(args.config, overrides)
+
+
+def _set_cast(workspace: Workspace, episode: Episode, cast: Path | None, show: str | None) -> None:
+    if cast is None:
+        return
+    from screenalyzer_desktop.cast_bank import cast_photos
+
+    cast_photos(cast)
+    atomic_write_json(episode.dir / "cast.json", {"show": show or Path(cast).resolve().name,
+                                                   "cast_dir": str(Path(cast).resolve())})
+
+
+def _import(workspace: Workspace, video: Path) -> Episode:
+    from screenalyzer_desktop.core.video import open_capture
+
+    open_capture(video).release()
+    return workspace.create_episode(video)
+
+
+def cmd_analyze(args: argparse.Namespace, report: Reporter, cancel: threading.Event) -> int:
+    from screenalyzer_desktop import pipeline
+
+    config = _config(args)
+    workspace = Workspace(args.workspace)
+    episode = _import(workspace, args.video)
+    _set_cast(workspace, episode, args.cast, args.show)
+    pipeline.run(workspace, episode, "ingest", config, report, cancel)
+    result = pipeline.run(workspace, episode, "screentime", config, report, cancel)
+    return _finish(workspace, episode, config, result, report, args.export)
+
+
+def cmd_import(args: argparse.Namespace, report: Reporter, cancel: threading.Event) -> int:
+    from screenalyzer_desktop import pipeline
+
+    config = _config(args)
+    workspace = Workspace(args.workspace)
+    episode = _import(workspace, args.video)
+    _set_cast(workspace, episode, args.cast, args.show)
+    result = pipeline.run(workspace, episode, "ingest", config, report, cancel)
+    report(result)
+    if report.mode != "jsonl":
+        print(episode.id)
+    return 0
+
+
+def cmd_run_stage(args: argparse.Namespace, report: Reporter, cancel: threading.Event) -> int:
+    from screenalyzer_desktop import pipeline
+
+    config = _config(args)
+    workspace = Workspace(args.workspace)
+    episode = workspace.resolve(args.episode)
+    result = pipeline.run(workspace, episode, args.stage, config, report, cancel, rerun_target=not args.if_needed)
+    report(result)
+    if report.mode != "jsonl":
+        print(f"{args.stage}: done ({', '.join(result['ran']) or 'up to date'})")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace, report: Reporter, cancel: threading.Event) -> int:
+    from screenalyzer_desktop import pipeline
+
+    config = _config(args)
+    workspace = Workspace(args.workspace)
+    episodes = [workspace.resolve(args.episode)] if args.episode else workspace.episodes()
+    doc = []
+    for episode in episodes:
+        views = pipeline.stage_views(workspace, episode, config)
+        doc.append({"episode": episode.id, "stages": {v.stage: {"status": v.status, "reason": v.reason,
+                                                                 "progress": v.progress, "message": v.message,
+                                                                 "error": v.error} for v in views}})
+    if args.json:
+        print(json.dumps(doc, indent=2, ensure_ascii=False))
+        return 0
+    if not doc:
+        print(f"No episodes in {workspace.root}")
+    for item in doc:
+        print(item["episode"])
+        for stage, view in item["stages"].items():
+            extra = view["reason"] or view["message"]
+            if view["error"]:
+                extra = f"{view['error']['code']}: {view['error']['message']}"
+            print(f"  {stage:<13} {view['status']:<12} {extra}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace, report: Reporter, cancel: threading.Event) -> int:
+    from screenalyzer_desktop import pipeline
+    from screenalyzer_desktop.core.records import read_record
+    from screenalyzer_desktop.exports import write_exports
+    from screenalyzer_desktop.stages import screentime
+
+    config = _config(args)
+    workspace = Workspace(args.workspace)
+    episode = workspace.resolve(args.episode)
+    if read_record(episode, "screentime") is None:
+        raise ScreenalyzerError("ERR_SCREENTIME_MISSING", detail=f"{episode.id} has no screen-time results")
+    ctx = pipeline.StageContext(workspace, episode, config, pipeline.engine_for(config, workspace, episode))
+    result, metadata = screentime.compute_for(ctx)
+    formats = tuple(dict.fromkeys(args.format or ["csv", "xlsx", "json"]))
+    for path in write_exports(result, metadata, args.out, formats):
+        print(path)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, report: Reporter, cancel: threading.Event) -> int:
+    from screenalyzer_desktop.sample_episode import make_sample_episode
+
+    workspace = Workspace(args.workspace)
+    demo_dir = workspace.root / "demo"
+    if not (demo_dir / "truth.json").is_file():
+        print(f"Generating the demo episode in {demo_dir} …", file=sys.stderr)
+        make_sample_episode(demo_dir)
+    args.video, args.cast, args.show = demo_dir / "episode.mp4", demo_dir / "cast", "demo"
+    code = cmd_analyze(args, report, cancel)
+    truth = json.loads((demo_dir / "truth.json").read_text())["people"]
+    if report.mode != "jsonl":
+        print("\nGround truth of the demo episode:")
+        for person, info in sorted(truth.items(), key=lambda kv: -kv[1]["screen_time_s"]):
+            print(f"  {person:<16} {info['screen_time_s']:8.2f} s")
+    return code
+
+
+def cmd_models_import(args: argparse.Namespace, report: Reporter, cancel: threading.Event) -> int:
+    from screenalyzer_desktop.engines.model_pack import INSIGHTFACE_LICENCE_NOTICE, import_pack_zip
+
+    workspace = Workspace(args.workspace)
+    print(INSIGHTFACE_LICENCE_NOTICE, file=sys.stderr)
+    folder = import_pack_zip(args.zip, workspace.models_dir)
+    print(folder)
+    return 0
+
+
+def _finish(workspace: Workspace, episode: Episode, config: Config, result: dict[str, Any], report: Reporter,
+            export_dir: Path | None) -> int:
+    import pandas as pd
+
+    report.close()
+    if export_dir is not None:
+        args = argparse.Namespace(workspace=workspace.root, episode=episode.id, format=None, out=export_dir,
+                                  config=None, set=None, engine=None, sample_fps=None)
+        cmd_export(args, report, threading.Event())
+    if report.mode == "jsonl":
+        report(result)
+        return 0
+    summary = pd.read_csv(episode.artifact("screentime.csv"))
+    print(f"\n{episode.id}: engine {result['engine']}, {result['elapsed_s']:.1f} s")
+    if summary.empty:
+        print("No people on screen.")
+    else:
+        summary["share"] = (summary["share"] * 100).map("{:.1f} %".format)
+        print(summary.to_string(index=False))
+    print(f"\nResults: {episode.artifacts_dir}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="screenalyzer", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--workspace", type=Path, default=None, help="workspace folder (default: user data dir)")
+    common.add_argument("--config", type=Path, default=None, help="YAML file of settings over the defaults")
+    common.add_argument("--set", action="append", metavar="KEY=VALUE", help="override one setting")
+    common.add_argument("--progress", choices=["bar", "jsonl", "none"], default="bar")
+    engine = argparse.ArgumentParser(add_help=False)
+    engine.add_argument("--engine", choices=["auto", "insightface", "dlib"])
+    engine.add_argument("--sample-fps", type=float, dest="sample_fps")
+    cast = argparse.ArgumentParser(add_help=False)
+    cast.add_argument("--cast", type=Path, help="folder with one sub-folder of photos per cast member")
+    cast.add_argument("--show", help="show name for the cast bank (default: the cast folder's name)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("analyze", parents=[common, engine, cast], help="run every stage on a video")
+    p.add_argument("video", type=Path)
+    p.add_argument("--export", type=Path, help="also write CSV/XLSX/JSON here")
+    p.set_defaults(func=cmd_analyze)
+    p = sub.add_parser("import", parents=[common, cast], help="add a video to the workspace and probe it")
+    p.add_argument("video", type=Path)
+    p.set_defaults(func=cmd_import)
+    p = sub.add_parser("run-stage", parents=[common, engine], help="run one stage (and what it needs)")
+    p.add_argument("episode", help="episode id or video path")
+    p.add_argument("stage")
+    p.add_argument("--if-needed", action="store_true", help="skip the stage when it is already up to date")
+    p.set_defaults(func=cmd_run_stage)
+    p = sub.add_parser("status", parents=[common], help="stage status of one or all episodes")
+    p.add_argument("episode", nargs="?")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_status)
+    p = sub.add_parser("export", parents=[common], help="write the results of an episode")
+    p.add_argument("episode")
+    p.add_argument("--format", action="append", choices=["csv", "xlsx", "json"])
+    p.add_argument("--out", type=Path, required=True)
+    p.set_defaults(func=cmd_export)
+    p = sub.add_parser("demo", parents=[common, engine], help="analyse the bundled demo episode")
+    p.add_argument("--export", type=Path)
+    p.set_defaults(func=cmd_demo)
+    p = sub.add_parser("models", parents=[common], help="manage insightface model packs")
+    models = p.add_subparsers(dest="models_command", required=True)
+    m = models.add_parser("import", parents=[common], help="import a model pack from a local zip")
+    m.add_argument("zip", type=Path)
+    m.set_defaults(func=cmd_models_import)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    report = Reporter(args.progress)
+    cancel = _install_cancel_handlers()
+    func: Callable[[argparse.Namespace, Reporter, threading.Event], int] = args.func
+    try:
+        return func(args, report, cancel)
+    except ScreenalyzerError as error:
+        report.error(error)
+        return error.exit_code
+    except Exception as exc:
+        error = internal_error(exc)
+        report.error(error)
+        return error.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

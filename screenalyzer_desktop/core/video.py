@@ -1,0 +1,89 @@
+"""Opening and probing videos with OpenCV, with failures mapped to the error catalogue."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+
+from screenalyzer_desktop.core.errors import ScreenalyzerError
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    fps: float
+    frame_count: int
+    duration_s: float
+    width: int
+    height: int
+    codec: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _fourcc(cap: cv2.VideoCapture) -> str:
+    code = int(cap.get(cv2.CAP_PROP_FOURCC))
+    text = "".join(chr((code >> 8 * i) & 0xFF) for i in range(4))
+    return text.strip("\x00 ") if text.isprintable() else str(code)
+
+
+def open_capture(path: Path) -> cv2.VideoCapture:
+    """An opened capture, or the catalogue error that says why not."""
+    path = Path(path)
+    if not path.is_file():
+        raise ScreenalyzerError("ERR_VIDEO_NOT_FOUND", detail=str(path))
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise ScreenalyzerError("ERR_VIDEO_UNREADABLE", detail=f"{path}: {exc}") from exc
+    if size == 0:
+        raise ScreenalyzerError("ERR_VIDEO_UNREADABLE", detail=f"{path} is empty (0 bytes)")
+    cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
+    if not cap.isOpened():
+        cap.release()
+        raise ScreenalyzerError("ERR_VIDEO_UNREADABLE", detail=f"{path}: not a video OpenCV can open")
+    return cap
+
+
+def probe(path: Path) -> VideoInfo:
+    """Metadata of a decodable video. Refuses non-videos, audio-only files and undecodable streams."""
+    cap = open_capture(path)
+    try:
+        width = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH))
+        height = int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
+        claimed = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        codec = _fourcc(cap)
+        ok, frame = cap.read()
+        if not ok or frame is None:
+            if width > 0 and height > 0 and claimed > 0:
+                raise ScreenalyzerError("ERR_VIDEO_UNSUPPORTED",
+                                        detail=f"{path}: codec {codec!r} opened but no frame decodes")
+            raise ScreenalyzerError("ERR_NO_FRAMES", detail=f"{path}: no video frames (audio only or empty)")
+        if fps <= 0 or fps > 1000:
+            raise ScreenalyzerError("ERR_VIDEO_UNSUPPORTED", detail=f"{path}: frame rate {fps!r} is unusable")
+        frame_count = _last_readable_frame(cap, claimed) + 1 if claimed > 1 else max(claimed, 1)
+        height, width = frame.shape[:2]
+        return VideoInfo(fps=fps, frame_count=frame_count, duration_s=frame_count / fps, width=width,
+                         height=height, codec=codec)
+    finally:
+        cap.release()
+
+
+def _last_readable_frame(cap: cv2.VideoCapture, claimed: int) -> int:
+    """The container's frame count can overstate a truncated file: find the last frame that reads."""
+    last = claimed - 1
+    for back in (0, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000):
+        index = last - back
+        if index <= 0:
+            return 0
+        cap.set(cv2.CAP_PROP_POS_FRAMES, index)
+        if cap.grab():
+            # Count forward from the first frame that reads: a truncated tail stops here.
+            while cap.grab():
+                index += 1
+            return index
+    return max(0, last - 5000)
