@@ -23,6 +23,17 @@ from screenalyzer_desktop.core.errors import ScreenalyzerError
 TEMP_SUFFIX = ".tmp"
 
 
+def _file_mode() -> int:
+    """The mode a plain open() would give a new file (mkstemp's own is 0600, too private for a
+    workspace that several users or machines share)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+_FILE_MODE = _file_mode()
+
+
 def is_temp_name(name: str) -> bool:
     return name.startswith(".") and name.endswith(TEMP_SUFFIX)
 
@@ -53,6 +64,8 @@ def atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
+        if os.name == "posix":
+            os.fchmod(fd, _FILE_MODE)
         with os.fdopen(fd, "wb") as handle:
             write(handle)
             handle.flush()
