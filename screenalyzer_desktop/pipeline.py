@@ -124,6 +124,9 @@ def freshness(ctx: StageContext, stage: str) -> tuple[str, str]:
     changed = sorted(k for k in expected if record.inputs.get(k) != expected[k])
     if changed:
         return "stale", f"inputs changed: {', '.join(changed)}"
+    for dep in STAGES[stage].REQUIRES:  # results built on an out-of-date stage are out of date too
+        if freshness(ctx, dep)[0] != "done":
+            return "stale", f"{dep} is out of date"
     return "done", ""
 
 
@@ -224,7 +227,7 @@ def _run_stages(ctx: StageContext, stages: list[str], target: str, emit: Emit,
                 raise ScreenalyzerError("ERR_CANCELLED", detail=f"cancelled before {stage}")
             output = STAGES[stage].run(ctx, Progress(stage, emit, writer, start, span), cancel.is_set)
             inputs = _expected_inputs(ctx, stage) or {}
-            engine = ctx.engine.describe() if STAGES[stage].USES_ENGINE else {"name": ctx.engine_name}
+            engine = {"name": ctx.engine_name, **(ctx.engine.describe() if STAGES[stage].USES_ENGINE else {})}
             record = write_record(ctx.episode, stage, output.artifacts, engine=engine,
                                   config_hash=_config_hash(ctx, stage), inputs=inputs,
                                   summary=output.summary)

@@ -1,32 +1,34 @@
-"""Stage 2, detect & embed: find faces in sampled frames and embed the best few of each tracklet.
+"""Stage 2, detect & embed: faces in sampled frames, frame-exact tracklet bounds, a few embeddings each.
 
-Frames are decoded on a reader thread (OpenCV releases the GIL) into a small bounded queue, so
-memory does not grow with the episode. Every frame gives a thumbnail for cut detection; sampled
-frames go to the detector. Boxes are linked online into tracklets (IoU, reset at cuts); each
-tracklet keeps its best-quality face crops and embeds only those when it closes.
+The video is cut into contiguous segments scanned in parallel worker processes (dlib holds the
+GIL, so threads would not help); each worker streams its frames (`scan.scan_segment`), so memory
+does not grow with the episode. Tracklets cut by a segment boundary are re-joined by box overlap.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
+import multiprocessing as mp
+import os
 import queue
-import threading
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from typing import TYPE_CHECKING, Any
 
-import cv2
 import numpy as np
 import pandas as pd
 
+from screenalyzer_desktop.core.config import Config
 from screenalyzer_desktop.core.errors import ScreenalyzerError
-from screenalyzer_desktop.core.linking import IouLinker
+from screenalyzer_desktop.core.linking import iou_matrix
 from screenalyzer_desktop.core.tables import write_table
-from screenalyzer_desktop.core.video import open_capture
-from screenalyzer_desktop.engines.base import Face, FaceEngine
+from screenalyzer_desktop.engines import load_engine
+from screenalyzer_desktop.scan import DETECTION_COLUMNS, ScanParams, SegmentResult, scan_segment
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from screenalyzer_desktop.pipeline import Progress, StageContext, StageOutput
 
 NAME = "detect_embed"
@@ -44,214 +46,195 @@ def external_inputs(ctx: StageContext) -> dict[str, str]:
     return {}
 
 
-@dataclass
-class _Frame:
-    index: int
-    t: float
-    image: np.ndarray | None  # only for sampled frames
-    cut: bool
+def scan_params(config: Config, fps: float) -> ScanParams:
+    d = config.section("detect")
+    return ScanParams(fps=fps, sample_fps=d["sample_fps"], cut_threshold=config.get("track.cut_threshold"),
+                      thumb_size=tuple(d["cut_thumb_size"]), max_side=d["max_side"], min_face_px=d["min_face_px"],
+                      iou_link=config.get("track.iou_link"), max_gap_s=config.get("track.max_gap_s"),
+                      embeds_per_track=d["embeds_per_track"], crop_margin=d["crop_margin"],
+                      sharpness_full=d["sharpness_full"], size_full_px=d["size_full_px"], refine=d["refine_bounds"],
+                      roi_margin=d["roi_margin"], roi_face_px=d["roi_face_px"], queue_frames=d["queue_frames"])
 
 
-def _read_frames(path, fps: float, sample_frames: set[int] | Callable[[int], bool], cut_threshold: float,
-                 out: queue.Queue, stop: threading.Event, thumb_size: tuple[int, int]) -> None:
-    """Reader thread: decode every frame, flag cuts from thumbnail differences, pass on samples."""
-    try:
-        cap = open_capture(path)
-        previous = None
-        index = 0
-        while not stop.is_set():
-            ok, frame = cap.read()
-            if not ok or frame is None:
-                break
-            thumb = cv2.resize(frame, thumb_size, interpolation=cv2.INTER_AREA).astype(np.int16)
-            cut = previous is not None and float(np.abs(thumb - previous).mean()) > cut_threshold
-            previous = thumb
-            sampled = sample_frames(index)
-            if sampled or cut:
-                out.put(_Frame(index, index / fps, frame if sampled else None, cut))
-            index += 1
-        cap.release()
-        out.put(None)
-    except Exception as exc:  # handed to the consumer, which raises it on the stage's thread
-        out.put(exc)
+def segments(total: int, fps: float, workers: int, min_segment_s: float) -> list[tuple[int, int]]:
+    count = max(1, min(workers, int(total / max(1.0, min_segment_s * fps))))
+    bounds = np.linspace(0, total, count + 1).round().astype(int)
+    return [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
 
 
-def iter_frames(path, fps: float, sample_fps: float, cut_threshold: float, thumb_size: tuple[int, int],
-                stop: threading.Event) -> Iterator[_Frame]:
-    step = fps / sample_fps
-
-    def is_sample(index: int) -> bool:
-        return int(index / step) != int((index - 1) / step) or index == 0
-
-    frames: queue.Queue = queue.Queue(maxsize=8)
-    reader = threading.Thread(target=_read_frames, name="frame-reader", daemon=True,
-                              args=(path, fps, is_sample, cut_threshold, frames, stop, thumb_size))
-    reader.start()
-    try:
-        while True:
-            item = frames.get()
-            if item is None:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        while reader.is_alive():
-            with contextlib.suppress(queue.Empty):
-                frames.get(timeout=0.05)
+def worker_count(config: Config) -> int:
+    configured = config.get("detect.workers")
+    return configured if configured > 0 else max(1, min(os.cpu_count() or 1, config.get("detect.max_auto_workers")))
 
 
-def sharpness(gray_face: np.ndarray) -> float:
-    """Variance of the Laplacian: low on blurred faces, which embed badly."""
-    if gray_face.size == 0:
-        return 0.0
-    return float(cv2.Laplacian(gray_face, cv2.CV_32F).var())
+# -- worker processes ----------------------------------------------------------------------------
+_progress_queue: Any = None
+_cancel_event: Any = None
 
 
-@dataclass
-class _Candidate:
-    det_id: int
-    quality: float
-    crop: np.ndarray
-    face: Face
+def _init_worker(progress_queue: Any, cancel_event: Any) -> None:
+    """Each worker is one of several on the cores: keep OpenCV and FFmpeg to one thread each."""
+    global _progress_queue, _cancel_event
+    _progress_queue, _cancel_event = progress_queue, cancel_event
+    os.environ["OPENCV_FFMPEG_CAPTURE_OPTIONS"] = "threads;1"
+    import cv2
+
+    cv2.setNumThreads(1)
 
 
-@dataclass
-class _Tracklets:
-    """Per live tracklet, the best ``keep`` face crops seen so far (bounded memory)."""
+def _scan_in_worker(index: int, path: Path, start: int, end: int, params: ScanParams, engine_name: str,
+                    config: dict[str, Any], models_dir: Path) -> SegmentResult:
+    engine = load_engine(engine_name, Config(config), models_dir)
+    parent = mp.parent_process()
+    last = [0.0]
 
-    keep: int
-    margin: float
-    best: dict[int, list[_Candidate]] = field(default_factory=dict)
+    def report(frame: int, faces: int, embedded: int) -> None:
+        now = time.monotonic()
+        if now - last[0] > 0.2:
+            last[0] = now
+            _progress_queue.put((index, frame, faces, embedded))
 
-    def offer(self, tracklet: int, det_id: int, quality: float, image: np.ndarray, face: Face) -> None:
-        chosen = self.best.setdefault(tracklet, [])
-        if len(chosen) >= self.keep and quality <= chosen[-1].quality:
-            return
-        x1, y1, x2, y2 = face.box
-        pad = self.margin * max(x2 - x1, y2 - y1)
-        h, w = image.shape[:2]
-        cx1, cy1 = int(max(0, x1 - pad)), int(max(0, y1 - pad))
-        cx2, cy2 = int(min(w, x2 + pad)), int(min(h, y2 + pad))
-        crop = image[cy1:cy2, cx1:cx2].copy()
-        shifted = Face((x1 - cx1, y1 - cy1, x2 - cx1, y2 - cy1), face.score,
-                       None if face.landmarks is None else face.landmarks - np.array([cx1, cy1]))
-        chosen.append(_Candidate(det_id, quality, crop, shifted))
-        chosen.sort(key=lambda c: -c.quality)
-        del chosen[self.keep:]
+    def should_cancel() -> bool:
+        return _cancel_event.is_set() or (parent is not None and not parent.is_alive())
 
-    def close(self, tracklet: int, engine: FaceEngine) -> list[tuple[int, np.ndarray]]:
-        rows = []
-        for candidate in self.best.pop(tracklet, []):
-            vector = engine.embed(candidate.crop, [candidate.face])
-            if len(vector):
-                rows.append((candidate.det_id, vector[0]))
-        return rows
+    return scan_segment(path, start, end, params, engine, report, should_cancel)
 
 
-def _detect(engine: FaceEngine, image: np.ndarray, max_side: int) -> list[Face]:
-    h, w = image.shape[:2]
-    scale = min(1.0, max_side / max(h, w))
-    small = image if scale == 1.0 else cv2.resize(image, (round(w * scale), round(h * scale)),
-                                                  interpolation=cv2.INTER_AREA)
-    faces = engine.detect(small)
-    if scale == 1.0:
-        return faces
-    inv = 1.0 / scale
-    return [Face(tuple(v * inv for v in f.box), f.score, None if f.landmarks is None else f.landmarks * inv)
-            for f in faces]
+def _scan_parallel(ctx: StageContext, parts: list[tuple[int, int]], params: ScanParams, progress: Progress,
+                   should_cancel: Callable[[], bool], total: int) -> list[SegmentResult]:
+    context = mp.get_context("spawn")
+    progress_queue, cancel_event = context.Queue(), context.Event()
+    done_frames = {i: 0 for i in range(len(parts))}
+    counts = {i: (0, 0) for i in range(len(parts))}
+    with ProcessPoolExecutor(len(parts), mp_context=context, initializer=_init_worker,
+                             initargs=(progress_queue, cancel_event)) as pool:
+        futures = {pool.submit(_scan_in_worker, i, ctx.episode.source, a, b, params, ctx.engine_name,
+                               ctx.config.to_dict(), ctx.workspace.models_dir): i
+                   for i, (a, b) in enumerate(parts)}
+        pending = set(futures)
+        try:
+            while pending:
+                finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    future.result()  # raises a worker's error here, on the stage's thread
+                while True:
+                    try:
+                        i, frame, faces, embedded = progress_queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    done_frames[i], counts[i] = frame - parts[i][0], (faces, embedded)
+                if should_cancel():
+                    raise ScreenalyzerError("ERR_CANCELLED", detail="cancelled while scanning")
+                frames = sum(done_frames.values())
+                progress(frames / max(total, 1), f"Scanned {frames:,} of {total:,} frames", frames=frames,
+                         faces=sum(c[0] for c in counts.values()), embedded=sum(c[1] for c in counts.values()))
+        except BaseException:
+            cancel_event.set()
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        return [futures_result for futures_result in (f.result() for f in sorted(futures, key=futures.get))]
 
 
 def run(ctx: StageContext, progress: Progress, should_cancel: Callable[[], bool]) -> StageOutput:
     from screenalyzer_desktop.pipeline import StageOutput
 
-    meta = ctx.episode.read_meta()
-    video = meta["video"]
+    video = ctx.episode.read_meta()["video"]
     fps, total = float(video["fps"]), int(video["frame_count"])
-    cfg = ctx.config
-    engine = ctx.engine
-    log.info("Detecting with %s at %.2f samples/s", engine.name, cfg.get("detect.sample_fps"))
-    linker = IouLinker(cfg.get("track.iou_link"), cfg.get("track.max_gap_s"))
-    tracklets = _Tracklets(cfg.get("detect.embeds_per_track"), cfg.get("detect.crop_margin"))
-    min_face = cfg.get("detect.min_face_px")
-    det_rows: list[tuple] = []
-    emb_ids: list[int] = []
-    emb_rows: list[np.ndarray] = []
-    samples: list[tuple[int, float, int, int]] = []
-    shot_starts = [0]
-    stop = threading.Event()
+    params = scan_params(ctx.config, fps)
+    parts = segments(total, fps, worker_count(ctx.config), ctx.config.get("detect.min_segment_s"))
+    log.info("Scanning %d frames with %s in %d segment(s), %.2f samples/s", total, ctx.engine_name, len(parts),
+             params.sample_fps)
+    if len(parts) == 1:
+        def report(frame: int, faces: int, embedded: int) -> None:
+            progress(frame / max(total, 1), f"Frame {frame:,} of {total:,}", frames=frame, faces=faces,
+                     embedded=embedded)
 
-    def close(ids: list[int]) -> None:
-        for tracklet in ids:
-            for det_id, vector in tracklets.close(tracklet, engine):
-                emb_ids.append(det_id)
-                emb_rows.append(vector)
-
-    frames = iter_frames(ctx.episode.source, fps, cfg.get("detect.sample_fps"), cfg.get("track.cut_threshold"),
-                         tuple(cfg.get("detect.cut_thumb_size")), stop)
-    for frame in frames:
-        if should_cancel():
-            stop.set()
-            raise ScreenalyzerError("ERR_CANCELLED", detail=f"cancelled at frame {frame.index}")
-        if frame.cut and frame.index > 0:
-            shot_starts.append(frame.index)
-            close(linker.reset())
-        if frame.image is None:
-            continue
-        faces = [f for f in _detect(engine, frame.image, cfg.get("detect.max_side")) if f.height >= min_face]
-        gray = cv2.cvtColor(frame.image, cv2.COLOR_BGR2GRAY)
-        boxes = np.array([f.box for f in faces], dtype=np.float32).reshape(-1, 4)
-        ids, closed = linker.update(frame.t, boxes)
-        close(closed)
-        shot = len(shot_starts) - 1
-        for face, tracklet in zip(faces, ids, strict=True):
-            x1, y1, x2, y2 = (int(round(v)) for v in face.box)
-            sharp = sharpness(gray[max(0, y1):max(0, y2), max(0, x1):max(0, x2)])
-            quality = _quality(face, sharp, cfg.get("detect.sharpness_full"), cfg.get("detect.size_full_px"))
-            det_id = len(det_rows)
-            det_rows.append((det_id, frame.index, frame.t, shot, tracklet, *face.box, face.score,
-                             face.height, sharp, quality))
-            tracklets.offer(tracklet, det_id, quality, frame.image, face)
-        samples.append((frame.index, frame.t, shot, len(faces)))
-        progress(frame.index / max(total, 1), f"Frame {frame.index:,} of {total:,}",
-                 frames=frame.index, faces=len(det_rows), embedded=len(emb_ids))
-    close(linker.reset())
-    if not samples:
+        results = [scan_segment(ctx.episode.source, 0, total, params, ctx.engine, report, should_cancel)]
+    else:
+        results = _scan_parallel(ctx, parts, params, progress, should_cancel, total)
+    if not any(r.samples for r in results):
         raise ScreenalyzerError("ERR_NO_FRAMES", detail=f"{ctx.episode.source}: no frame decoded")
-    last_frame = samples[-1][0]
-    return StageOutput(_write(ctx, det_rows, emb_ids, emb_rows, samples, shot_starts, max(total, last_frame + 1),
-                              fps, engine.embedding_dim),
-                       {"samples": len(samples), "detections": len(det_rows), "embedded": len(emb_ids),
-                        "shots": len(shot_starts)})
+    frames_read = sum(r.frames_read for r in results)
+    if frames_read < total:
+        log.warning("Decoded %d of the %d frames the container announces", frames_read, total)
+    return StageOutput(_write(ctx, results, fps, params, ctx.engine.embedding_dim),
+                       {"samples": sum(len(r.samples) for r in results),
+                        "detections": sum(len(r.detections) for r in results),
+                        "embedded": sum(len(r.embeddings) for r in results), "segments": len(parts),
+                        "frames": frames_read})
 
 
-def _quality(face: Face, sharp: float, sharp_full: float, size_full: float) -> float:
-    """Higher for larger, sharper, more confident faces: the ones worth embedding."""
-    return min(face.height / size_full, 1.0) * min(sharp / sharp_full, 1.0) * (1.0 + max(face.score, 0.0))
+def _join_segments(results: list[SegmentResult], iou_min: float) -> list[dict[int, int]]:
+    """Global tracklet id for each segment's local ids; tracklets cut by a boundary are re-joined."""
+    mapping: list[dict[int, int]] = []
+    next_id = 0
+    for n, result in enumerate(results):
+        local = sorted({row[1] for row in result.detections})
+        ids = {t: next_id + i for i, t in enumerate(local)}
+        next_id += len(local)
+        if n and result.start not in result.cuts and mapping:
+            prev = results[n - 1]
+            open_prev = [t for t, frame in prev.leave.items() if frame >= prev.end]
+            first_sample = result.samples[0][0] if result.samples else None
+            starting = [t for t in local if result.enter.get(t, -1) <= (first_sample or -1)]
+            if open_prev and starting:
+                last_box = {row[1]: row[2:6] for row in prev.detections}
+                first_box: dict[int, tuple] = {}
+                for row in result.detections:
+                    first_box.setdefault(row[1], row[2:6])
+                overlap = iou_matrix(np.array([last_box[t] for t in open_prev], np.float32),
+                                     np.array([first_box[t] for t in starting], np.float32))
+                for flat in np.argsort(-overlap, axis=None):
+                    i, j = divmod(int(flat), overlap.shape[1])
+                    if overlap[i, j] < iou_min:
+                        break
+                    if starting[j] in ids and ids[starting[j]] >= next_id - len(local):
+                        ids[starting[j]] = mapping[n - 1][open_prev[i]]
+        mapping.append(ids)
+    return mapping
 
 
-def _write(ctx: StageContext, det_rows, emb_ids, emb_rows, samples, shot_starts, total_frames: int, fps: float,
-           dim: int) -> list:
-    artifacts = ctx.episode.artifacts_dir
-    detections = pd.DataFrame(det_rows, columns=["det_id", "frame", "t_s", "shot", "tracklet", "x1", "y1", "x2",
-                                                 "y2", "score", "face_px", "sharpness", "quality"])
-    detections = detections.astype({"det_id": "int64", "frame": "int64", "t_s": "float64", "shot": "int32",
-                                    "tracklet": "int32", "x1": "float32", "y1": "float32", "x2": "float32",
-                                    "y2": "float32", "score": "float32", "face_px": "float32",
-                                    "sharpness": "float32", "quality": "float32"})
-    order = np.argsort(np.asarray(emb_ids, dtype=np.int64), kind="stable")
-    embeddings = pd.DataFrame({"det_id": np.asarray(emb_ids, dtype=np.int64)[order]})
-    matrix = (np.stack(emb_rows)[order] if emb_rows else np.zeros((0, dim), dtype=np.float32))
-    ends = shot_starts[1:] + [total_frames]
-    shots = pd.DataFrame({"shot": np.arange(len(shot_starts), dtype=np.int32),
-                          "start_frame": np.asarray(shot_starts, dtype=np.int64),
-                          "end_frame": np.asarray(ends, dtype=np.int64)})
-    shots["start_s"] = shots["start_frame"] / fps
-    shots["end_s"] = shots["end_frame"] / fps
-    sample_table = pd.DataFrame(samples, columns=["frame", "t_s", "shot", "faces"]).astype(
-        {"frame": "int64", "t_s": "float64", "shot": "int32", "faces": "int32"})
-    return [write_table(artifacts / "detections.parquet", detections, "detections"),
-            write_table(artifacts / "embeddings.parquet", embeddings, "embeddings", {"embedding": matrix}),
-            write_table(artifacts / "shots.parquet", shots, "shots"),
-            write_table(artifacts / "samples.parquet", sample_table, "samples")]
+def _write(ctx: StageContext, results: list[SegmentResult], fps: float, params: ScanParams, dim: int) -> list:
+    mapping = _join_segments(results, params.iou_link)
+    cuts = sorted({c for r in results for c in r.cuts if c > 0})
+    shot_starts = np.array([0, *cuts], dtype=np.int64)
+    total_frames = max(r.start + r.frames_read for r in results)
+    rows, vectors, det_ids = [], [], []
+    enter: dict[int, int] = {}
+    leave: dict[int, int] = {}
+    for result, ids in zip(results, mapping, strict=True):
+        offset = len(rows)
+        for row in result.detections:
+            rows.append((row[0], ids[row[1]], *row[2:]))
+        for row_index, vector in result.embeddings:
+            det_ids.append(offset + row_index)
+            vectors.append(vector)
+        for local, frame in result.enter.items():
+            enter[ids[local]] = min(frame, enter.get(ids[local], frame))
+        for local, frame in result.leave.items():
+            leave[ids[local]] = max(frame, leave.get(ids[local], frame))
+    detections = pd.DataFrame(rows, columns=DETECTION_COLUMNS)
+    detections.insert(0, "det_id", np.arange(len(detections), dtype=np.int64))
+    detections.insert(2, "t_s", detections["frame"] / fps)
+    detections.insert(3, "shot", np.searchsorted(shot_starts, detections["frame"].to_numpy(), side="right") - 1)
+    detections = detections.astype({"frame": "int64", "shot": "int32", "tracklet": "int32", "x1": "float32",
+                                    "y1": "float32", "x2": "float32", "y2": "float32", "score": "float32",
+                                    "face_px": "float32", "sharpness": "float32", "quality": "float32"})
+    order = np.argsort(np.asarray(det_ids, dtype=np.int64), kind="stable")
+    embeddings = pd.DataFrame({"det_id": np.asarray(det_ids, dtype=np.int64)[order]})
+    matrix = np.stack(vectors)[order] if vectors else np.zeros((0, dim), np.float32)
+    tracklets = pd.DataFrame({"tracklet": sorted(enter)}, dtype="int32")
+    tracklets["enter_frame"] = tracklets["tracklet"].map(enter).astype("int64")
+    tracklets["leave_frame"] = tracklets["tracklet"].map(lambda t: leave.get(t, total_frames)).astype("int64")
+    shots = pd.DataFrame({"shot": np.arange(len(shot_starts), dtype=np.int32), "start_frame": shot_starts,
+                          "end_frame": np.append(shot_starts[1:], total_frames)})
+    shots["start_s"], shots["end_s"] = shots["start_frame"] / fps, shots["end_frame"] / fps
+    samples = pd.DataFrame([s for r in results for s in r.samples], columns=["frame", "faces"]).astype("int64")
+    samples["t_s"] = samples["frame"] / fps
+    samples["shot"] = (np.searchsorted(shot_starts, samples["frame"].to_numpy(), side="right") - 1).astype("int32")
+    art = ctx.episode.artifacts_dir
+    return [write_table(art / "detections.parquet", detections, "detections"),
+            write_table(art / "embeddings.parquet", embeddings, "embeddings", {"embedding": matrix}),
+            write_table(art / "tracklets.parquet", tracklets, "tracklets"),
+            write_table(art / "shots.parquet", shots, "shots"),
+            write_table(art / "samples.parquet", samples, "samples")]

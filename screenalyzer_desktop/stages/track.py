@@ -1,10 +1,10 @@
 """Stage 3, track: join a shot's tracklets into tracks and give each track its on-screen interval.
 
-Tracklets were linked by box overlap while detecting. Here, within one shot, a later tracklet
-continues an earlier one when they never share a sample and their faces look alike (appearance
-bridges the samples where the detector lost a turned or covered face). A track's interval runs
-from its first to its last sample, widened by half a sampling period at each end, and to the
-shot's edge when the track was seen in the shot's first or last sample.
+Tracklets were linked by box overlap while detecting, and their first and last frames on screen
+were found to the frame. Here, within one shot, a later tracklet continues an earlier one when
+they never share a sample and their faces look alike: appearance bridges the samples where the
+detector lost a turned or covered face, so those frames still count. A track's interval runs from
+its first tracklet's first frame to its last tracklet's last frame, within the shot.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ USES_ENGINE = False
 
 
 def config_keys(engine: str) -> tuple[str, ...]:
-    return ("track", f"engines.{engine}.cluster_distance", "detect.sample_fps")
+    return ("track", f"engines.{engine}.cluster_distance")
 
 
 def external_inputs(ctx: StageContext) -> dict[str, str]:
@@ -37,11 +37,12 @@ def external_inputs(ctx: StageContext) -> dict[str, str]:
 
 
 def load_detections(ctx: StageContext) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, np.ndarray]:
+    """Detections, tracklet bounds, shots, and one embedding row per detection (NaN where none)."""
     art = ctx.episode.artifacts_dir
     detections, _ = read_table(art / "detections.parquet", "detections", "ERR_DETECTIONS_MISSING")
     embedded, vectors = read_table(art / "embeddings.parquet", "embeddings", "ERR_EMBEDDINGS_MISSING")
+    tracklets, _ = read_table(art / "tracklets.parquet", "tracklets", "ERR_DETECTIONS_MISSING")
     shots, _ = read_table(art / "shots.parquet", "shots", "ERR_DETECTIONS_MISSING")
-    samples, _ = read_table(art / "samples.parquet", "samples", "ERR_DETECTIONS_MISSING")
     matrix = vectors.get("embedding")
     if matrix is None or len(matrix) != len(embedded):
         raise ScreenalyzerError("ERR_EMBEDDINGS_MISSING", detail="embeddings.parquet has no embedding column")
@@ -50,7 +51,7 @@ def load_detections(ctx: StageContext) -> tuple[pd.DataFrame, pd.DataFrame, pd.D
     if (index < 0).any():
         raise ScreenalyzerError("ERR_ARTIFACT_CORRUPT", detail="embeddings refer to unknown detections")
     full[index] = matrix
-    return detections, shots, samples, full
+    return detections, tracklets, shots, full
 
 
 def prototype(vectors: np.ndarray, weights: np.ndarray) -> np.ndarray | None:
@@ -89,8 +90,7 @@ def _join_tracklets(group: pd.DataFrame, protos: dict[int, np.ndarray | None], m
 def run(ctx: StageContext, progress: Progress, should_cancel: Callable[[], bool]) -> StageOutput:
     from screenalyzer_desktop.pipeline import StageOutput
 
-    detections, shots, samples, vectors = load_detections(ctx)
-    period = 1.0 / ctx.config.get("detect.sample_fps")
+    detections, tracklets, shots, vectors = load_detections(ctx)
     max_distance = ctx.config.get(f"engines.{ctx.engine_name}.cluster_distance")
     bridge_s = ctx.config.get("track.bridge_same_person_s")
     protos = {int(t): prototype(vectors[idx], detections["quality"].to_numpy()[idx])
@@ -102,7 +102,8 @@ def run(ctx: StageContext, progress: Progress, should_cancel: Callable[[], bool]
         mapping = _join_tracklets(group, protos, max_distance, bridge_s)
         detections.loc[group.index, "track"] = group["tracklet"].map(mapping)
         progress(n / max(1, shots["shot"].nunique()), f"Shot {shot}")
-    tracks = _track_table(detections, shots, samples, vectors, period)
+    fps = float(ctx.episode.read_meta()["video"]["fps"])
+    tracks = _track_table(detections, tracklets.set_index("tracklet"), shots, vectors, fps)
     members = detections[["det_id", "track"]].astype({"track": "int32"})
     art = ctx.episode.artifacts_dir
     proto_matrix = np.stack(tracks.pop("proto").to_list()) if len(tracks) else np.zeros(
@@ -113,27 +114,24 @@ def run(ctx: StageContext, progress: Progress, should_cancel: Callable[[], bool]
     return StageOutput(written, {"tracks": len(tracks), "tracklets": int(detections["tracklet"].nunique())})
 
 
-def _track_table(detections: pd.DataFrame, shots: pd.DataFrame, samples: pd.DataFrame, vectors: np.ndarray,
-                 period: float) -> pd.DataFrame:
+def _track_table(detections: pd.DataFrame, tracklets: pd.DataFrame, shots: pd.DataFrame, vectors: np.ndarray,
+                 fps: float) -> pd.DataFrame:
     shot_info = shots.set_index("shot")
-    first_sample = samples.groupby("shot")["t_s"].min()
-    last_sample = samples.groupby("shot")["t_s"].max()
-    rows = []
     quality = detections["quality"].to_numpy()
+    rows = []
     for track, idx in detections.groupby("track").indices.items():
         part = detections.iloc[idx]
         shot = int(part["shot"].iloc[0])
-        first, last = float(part["t_s"].min()), float(part["t_s"].max())
-        shot_start, shot_end = float(shot_info.at[shot, "start_s"]), float(shot_info.at[shot, "end_s"])
-        start = shot_start if first <= first_sample[shot] else max(shot_start, first - period / 2)
-        end = shot_end if last >= last_sample[shot] else min(shot_end, last + period / 2)
+        members = tracklets.loc[part["tracklet"].unique()]
+        start = max(float(shot_info.at[shot, "start_s"]), members["enter_frame"].min() / fps)
+        end = min(float(shot_info.at[shot, "end_s"]), members["leave_frame"].max() / fps)
         proto = prototype(vectors[idx], quality[idx])
-        has_proto = proto is not None
-        rows.append({"track": int(track), "shot": shot, "start_s": start, "end_s": end, "first_t_s": first,
-                     "last_t_s": last, "detections": len(part), "embedded": int((~np.isnan(vectors[idx, 0])).sum()),
+        rows.append({"track": int(track), "shot": shot, "start_s": start, "end_s": max(start, end),
+                     "first_t_s": float(part["t_s"].min()), "last_t_s": float(part["t_s"].max()),
+                     "detections": len(part), "embedded": int((~np.isnan(vectors[idx, 0])).sum()),
                      "mean_score": float(part["score"].mean()), "max_face_px": float(part["face_px"].max()),
-                     "has_prototype": has_proto,
-                     "proto": proto if has_proto else np.zeros(vectors.shape[1], np.float32)})
+                     "has_prototype": proto is not None,
+                     "proto": proto if proto is not None else np.zeros(vectors.shape[1], np.float32)})
     columns = ["track", "shot", "start_s", "end_s", "first_t_s", "last_t_s", "detections", "embedded",
                "mean_score", "max_face_px", "has_prototype", "proto"]
     table = pd.DataFrame(rows, columns=columns)

@@ -1,0 +1,319 @@
+"""Scanning one contiguous segment of a video: the inner loop of the detect & embed stage.
+
+A reader thread decodes every frame (OpenCV releases the GIL) and flags hard cuts from thumbnail
+differences. Only sampled frames go through the full-frame detector; the frames in between stay
+in a small ring so that, when a face appears or disappears between two samples, a cheap check
+around its box finds the exact frame (so a low sampling rate still gives frame-exact intervals).
+Boxes are linked online into tracklets; each keeps its best few face crops and embeds only those.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from screenalyzer_desktop.core.errors import ScreenalyzerError
+from screenalyzer_desktop.core.linking import IouLinker, iou_matrix
+from screenalyzer_desktop.core.video import open_capture
+from screenalyzer_desktop.engines.base import Face, FaceEngine
+
+
+@dataclass(frozen=True)
+class ScanParams:
+    fps: float
+    sample_fps: float
+    cut_threshold: float
+    thumb_size: tuple[int, int]
+    max_side: int
+    min_face_px: float
+    iou_link: float
+    max_gap_s: float
+    embeds_per_track: int
+    crop_margin: float
+    sharpness_full: float
+    size_full_px: float
+    refine: bool
+    roi_margin: float
+    roi_face_px: float
+    queue_frames: int
+
+    def is_sample(self, index: int) -> bool:
+        step = self.fps / self.sample_fps
+        return index == 0 or int(index / step) != int((index - 1) / step)
+
+
+@dataclass
+class _Sample:
+    index: int
+    image: np.ndarray | None  # None for the tail after the last sample
+    between: list[tuple[int, np.ndarray]]  # frames since the previous sample, oldest first
+    cuts: list[int]  # frames in (previous sample, index] that start a new shot
+
+
+@dataclass
+class SegmentResult:
+    """What one segment found; tracklet ids are local to the segment."""
+
+    start: int
+    end: int
+    detections: list[tuple] = field(default_factory=list)  # DETECTION_COLUMNS
+    embeddings: list[tuple[int, np.ndarray]] = field(default_factory=list)  # (row in detections, vector)
+    samples: list[tuple[int, int]] = field(default_factory=list)  # (frame, faces)
+    cuts: list[int] = field(default_factory=list)
+    enter: dict[int, int] = field(default_factory=dict)  # tracklet -> first frame seen
+    leave: dict[int, int] = field(default_factory=dict)  # tracklet -> first frame no longer seen
+    frames_read: int = 0
+
+
+DETECTION_COLUMNS = ["frame", "tracklet", "x1", "y1", "x2", "y2", "score", "face_px", "sharpness", "quality"]
+
+
+def _reader(path: Path, start: int, end: int, params: ScanParams, out: queue.Queue, stop: threading.Event) -> None:
+    """Decode frames [start, end) (plus the one before, for the cut test) into ``out``."""
+    try:
+        cap = open_capture(path)
+        first = max(0, start - 1)
+        if first:
+            cap.set(cv2.CAP_PROP_POS_FRAMES, first)
+        previous = None
+        between: list[tuple[int, np.ndarray]] = []
+        cuts: list[int] = []
+        index = first
+        while index < end and not stop.is_set():
+            ok, frame = cap.read()
+            if not ok or frame is None:
+                break
+            # Every 4th pixel first: an area resize of the whole frame costs as much as decoding it.
+            thumb = cv2.resize(frame[::4, ::4], params.thumb_size, interpolation=cv2.INTER_AREA).astype(np.int16)
+            if previous is not None and is_cut(thumb, previous, params.cut_threshold):
+                cuts.append(index)
+            previous = thumb
+            if index >= start:
+                if params.is_sample(index):
+                    out.put(_Sample(index, frame, between, cuts))
+                    between, cuts = [], []
+                elif params.refine:
+                    between.append((index, frame))
+            index += 1
+        cap.release()
+        out.put(_Sample(index, None, between, cuts))
+        out.put(None)
+    except Exception as exc:  # handed to the scanning thread, which raises it
+        out.put(exc)
+
+
+def is_cut(thumb: np.ndarray, previous: np.ndarray, threshold: float) -> bool:
+    """A hard cut changes the whole picture: the median pixel change is large. A face walking in,
+    a flash on part of the frame or noise move the mean but leave the median near zero."""
+    return float(np.median(np.abs(thumb - previous).max(axis=2))) > threshold
+
+
+def _samples(path: Path, start: int, end: int, params: ScanParams) -> Iterator[_Sample]:
+    frames: queue.Queue = queue.Queue(maxsize=params.queue_frames)
+    stop = threading.Event()
+    reader = threading.Thread(target=_reader, args=(path, start, end, params, frames, stop), daemon=True,
+                              name="frame-reader")
+    reader.start()
+    try:
+        while True:
+            item = frames.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while reader.is_alive():
+            try:
+                frames.get(timeout=0.05)
+            except queue.Empty:
+                continue
+
+
+def sharpness(gray_face: np.ndarray) -> float:
+    """Variance of the Laplacian: low on blurred faces, which embed badly."""
+    return float(cv2.Laplacian(gray_face, cv2.CV_32F).var()) if gray_face.size else 0.0
+
+
+def detect_scaled(engine: FaceEngine, image: np.ndarray, max_side: int) -> list[Face]:
+    """Detect on a copy no larger than ``max_side``; boxes and landmarks come back in ``image`` pixels."""
+    h, w = image.shape[:2]
+    scale = min(1.0, max_side / max(h, w))
+    if scale == 1.0:
+        return engine.detect(image)
+    small = cv2.resize(image, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+    inv = 1.0 / scale
+    return [Face(tuple(v * inv for v in f.box), f.score, None if f.landmarks is None else f.landmarks * inv)
+            for f in engine.detect(small)]
+
+
+def face_present(engine: FaceEngine, image: np.ndarray, box: np.ndarray, params: ScanParams) -> bool:
+    """Whether a face overlapping ``box`` is in ``image``: a detector run on a small crop around it."""
+    x1, y1, x2, y2 = box
+    size = max(x2 - x1, y2 - y1)
+    pad = params.roi_margin * size
+    h, w = image.shape[:2]
+    cx1, cy1 = int(max(0, x1 - pad)), int(max(0, y1 - pad))
+    cx2, cy2 = int(min(w, x2 + pad)), int(min(h, y2 + pad))
+    if cx2 <= cx1 or cy2 <= cy1:
+        return False
+    scale = params.roi_face_px / max(size, 1.0)
+    crop = cv2.resize(image[cy1:cy2, cx1:cx2], (max(1, round((cx2 - cx1) * scale)), max(1, round((cy2 - cy1) * scale))),
+                      interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    expected = np.array([[(x1 - cx1) * scale, (y1 - cy1) * scale, (x2 - cx1) * scale, (y2 - cy1) * scale]])
+    found = np.array([f.box for f in engine.detect(crop)], dtype=np.float32).reshape(-1, 4)
+    return bool(len(found)) and float(iou_matrix(expected, found).max()) >= params.iou_link
+
+
+def _first_present(frames: list[tuple[int, np.ndarray]], present: Callable[[np.ndarray], bool]) -> int:
+    """Binary search for the first frame showing the face (presence assumed to switch on once).
+
+    The first frame is tried first: most faces are there from the start of their shot."""
+    if present(frames[0][1]):
+        return 0
+    lo, hi = 1, len(frames)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if present(frames[mid][1]):
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+def _first_absent(frames: list[tuple[int, np.ndarray]], present: Callable[[np.ndarray], bool]) -> int:
+    """Binary search for the first frame no longer showing the face (presence switches off once).
+
+    The last frame is tried first: most faces stay until the end of their shot."""
+    if present(frames[-1][1]):
+        return len(frames)
+    lo, hi = 0, len(frames) - 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if present(frames[mid][1]):
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@dataclass
+class _Candidate:
+    row: int
+    quality: float
+    crop: np.ndarray
+    face: Face
+
+
+class _BestFaces:
+    """Per live tracklet, the best ``keep`` face crops so far (bounded memory), embedded on close."""
+
+    def __init__(self, keep: int, margin: float) -> None:
+        self.keep, self.margin = keep, margin
+        self.best: dict[int, list[_Candidate]] = {}
+
+    def offer(self, tracklet: int, row: int, quality: float, image: np.ndarray, face: Face) -> None:
+        chosen = self.best.setdefault(tracklet, [])
+        if len(chosen) >= self.keep and quality <= chosen[-1].quality:
+            return
+        x1, y1, x2, y2 = face.box
+        pad = self.margin * max(x2 - x1, y2 - y1)
+        h, w = image.shape[:2]
+        cx1, cy1 = int(max(0, x1 - pad)), int(max(0, y1 - pad))
+        cx2, cy2 = int(min(w, x2 + pad)), int(min(h, y2 + pad))
+        shift = np.array([cx1, cy1], dtype=np.float32)
+        shifted = Face((x1 - cx1, y1 - cy1, x2 - cx1, y2 - cy1), face.score,
+                       None if face.landmarks is None else face.landmarks - shift)
+        chosen.append(_Candidate(row, quality, image[cy1:cy2, cx1:cx2].copy(), shifted))
+        chosen.sort(key=lambda c: -c.quality)
+        del chosen[self.keep:]
+
+    def close(self, tracklet: int, engine: FaceEngine) -> list[tuple[int, np.ndarray]]:
+        return [(c.row, engine.embed(c.crop, [c.face])[0]) for c in self.best.pop(tracklet, [])]
+
+
+def _quality(face: Face, sharp: float, params: ScanParams) -> float:
+    """Higher for larger, sharper, more confident faces: the ones worth embedding."""
+    return (min(face.height / params.size_full_px, 1.0) * min(sharp / params.sharpness_full, 1.0)
+            * (1.0 + max(face.score, 0.0)))
+
+
+def scan_segment(path: Path, start: int, end: int, params: ScanParams, engine: FaceEngine,
+                 report: Callable[[int, int, int], None], should_cancel: Callable[[], bool]) -> SegmentResult:
+    """Detect, link, refine and embed faces in frames [start, end). ``report(frame, faces, embedded)``."""
+    result = SegmentResult(start, end)
+    linker = IouLinker(params.iou_link, params.max_gap_s)
+    best = _BestFaces(params.embeds_per_track, params.crop_margin)
+    last_box: dict[int, np.ndarray] = {}
+    live: set[int] = set()
+
+    def close(tracklets: list[int]) -> None:
+        for tracklet in tracklets:
+            result.embeddings.extend(best.close(tracklet, engine))
+            live.discard(tracklet)
+
+    for sample in _samples(path, start, end, params):
+        if should_cancel():
+            raise ScreenalyzerError("ERR_CANCELLED", detail=f"cancelled at frame {sample.index}")
+        result.cuts.extend(c for c in sample.cuts if c > start or (c == start and start > 0))
+        first_cut = sample.cuts[0] if sample.cuts else None
+        before_cut = [f for f in sample.between if first_cut is None or f[0] < first_cut]
+        shot_frames = [f for f in sample.between if f[0] >= (sample.cuts[-1] if sample.cuts else -1)]
+        faces = [] if sample.image is None else [
+            f for f in detect_scaled(engine, sample.image, params.max_side) if f.height >= params.min_face_px]
+        t = sample.index / params.fps
+        if sample.cuts:
+            ended = linker.reset()
+            for tracklet in ended:
+                _refine_leave(result, engine, params, tracklet, last_box[tracklet], before_cut, first_cut)
+            close(ended)
+        boxes = np.array([f.box for f in faces], dtype=np.float32).reshape(-1, 4)
+        ids, gone = linker.update(t, boxes)
+        close(gone)
+        unseen = live - set(ids)
+        for tracklet in unseen:  # not in this sample: find where it left (kept if it comes back later)
+            _refine_leave(result, engine, params, tracklet, last_box[tracklet], before_cut, sample.index)
+        if sample.image is None:
+            close(linker.reset())
+            result.frames_read = sample.index - start
+            break
+        gray = cv2.cvtColor(sample.image, cv2.COLOR_BGR2GRAY)
+        for face, tracklet in zip(faces, ids, strict=True):
+            box = np.asarray(face.box, dtype=np.float32)
+            if tracklet not in live and tracklet not in result.enter:
+                result.enter[tracklet] = sample.index
+                if params.refine and shot_frames:
+                    k = _first_present(shot_frames, lambda image, b=box: face_present(engine, image, b, params))
+                    result.enter[tracklet] = shot_frames[k][0] if k < len(shot_frames) else sample.index
+            result.leave.pop(tracklet, None)
+            live.add(tracklet)
+            last_box[tracklet] = box
+            x1, y1, x2, y2 = (int(round(v)) for v in face.box)
+            sharp = sharpness(gray[max(0, y1):max(0, y2), max(0, x1):max(0, x2)])
+            quality = _quality(face, sharp, params)
+            row = len(result.detections)
+            result.detections.append((sample.index, tracklet, *face.box, face.score, face.height, sharp, quality))
+            best.offer(tracklet, row, quality, sample.image, face)
+        live -= unseen
+        result.samples.append((sample.index, len(faces)))
+        report(sample.index, len(result.detections), len(result.embeddings))
+    return result
+
+
+def _refine_leave(result: SegmentResult, engine: FaceEngine, params: ScanParams, tracklet: int, box: np.ndarray,
+                  frames: list[tuple[int, np.ndarray]], fallback: int) -> None:
+    """Record the first frame after its last sample where ``tracklet``'s face is gone."""
+    if tracklet in result.leave:
+        return
+    if not params.refine or not frames:
+        result.leave[tracklet] = fallback
+        return
+    k = _first_absent(frames, lambda image: face_present(engine, image, box, params))
+    result.leave[tracklet] = frames[k][0] if k < len(frames) else fallback
