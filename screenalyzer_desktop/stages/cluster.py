@@ -32,7 +32,8 @@ NOISE = -1
 
 
 def config_keys(engine: str) -> tuple[str, ...]:
-    return ("cluster", f"engines.{engine}.cluster_distance", f"engines.{engine}.match_similarity")
+    return ("cluster", f"engines.{engine}.cluster_distance", f"engines.{engine}.match_similarity",
+            f"engines.{engine}.match_margin")
 
 
 def cast_settings(episode: Episode) -> dict[str, Any] | None:
@@ -91,19 +92,25 @@ def cannot_link_pairs(members: pd.DataFrame, detections: pd.DataFrame, track_ind
     return np.array(sorted(pairs), dtype=np.int64).reshape(-1, 2)
 
 
-def name_clusters(bank: CastBank | None, protos: np.ndarray, conflicts: np.ndarray,
-                  min_similarity: float) -> tuple[list[str | None], np.ndarray]:
-    """Best cast name per cluster prototype, never one name for two clusters that share a frame."""
+def name_clusters(bank: CastBank | None, protos: np.ndarray, conflicts: np.ndarray, min_similarity: float,
+                  min_margin: float) -> tuple[list[str | None], np.ndarray]:
+    """Best cast name per cluster prototype, never one name for two clusters that share a frame.
+
+    A name needs the similarity and a lead over the next-best person (a ratio test): a stranger can
+    come close to one cast member, but rarely stands out from all the others."""
     names: list[str | None] = [None] * len(protos)
     best = np.full(len(protos), np.nan, dtype=np.float32)
     if bank is None or not len(protos) or not len(bank.vectors):
         return names, best
     people, sims = bank.similarity(protos)
     best = sims.max(axis=1)
+    runner_up = np.sort(sims, axis=1)[:, -2] if len(people) > 1 else np.full(len(protos), -1.0)
     for flat in np.argsort(-sims, axis=None):
         c, p = divmod(int(flat), len(people))
         if sims[c, p] < min_similarity:
             break
+        if best[c] - runner_up[c] < min_margin:
+            continue
         if names[c] is None and not any(names[o] == people[p] for o in np.flatnonzero(conflicts[c])):
             names[c] = people[p]
             best[c] = sims[c, p]
@@ -143,21 +150,46 @@ def run(ctx: StageContext, progress: Progress, should_cancel: Callable[[], bool]
     progress(0.6, f"{k} people found; matching the cast", people=k)
     bank = _bank(ctx)
     names, similarity = name_clusters(bank, cluster_protos, conflicts,
-                                      cfg.get(f"engines.{ctx.engine_name}.match_similarity"))
-    seconds = np.array([duration[labels == c].sum() for c in range(k)])
-    unnamed = sorted((c for c in range(k) if names[c] is None), key=lambda c: -seconds[c])
-    for n, c in enumerate(unnamed, start=1):
-        names[c] = f"cluster_{n}"
-    out = pd.DataFrame({"track": tracks["track"].astype("int32"), "cluster": np.int32(NOISE),
-                        "person": "", "named_by": "", "cast_similarity": np.float32(np.nan)})
-    out.loc[keep, "cluster"] = labels.astype(np.int32)
-    out.loc[keep, "person"] = [names[c] for c in labels]
-    out.loc[keep, "named_by"] = ["cast" if c not in unnamed else "" for c in labels]
-    out.loc[keep, "cast_similarity"] = similarity[labels]
+                                      cfg.get(f"engines.{ctx.engine_name}.match_similarity"),
+                                      cfg.get(f"engines.{ctx.engine_name}.match_margin"))
+    weak = _weak_clusters(kept, labels, names, cfg.get("cluster.min_person_score"))
+    out = _label_table(tracks, keep, labels, names, similarity, duration, weak)
     written = [write_table(art / "clusters.parquet", out, "clusters", {})]
-    named = sum(1 for c in range(k) if c not in unnamed)
-    progress(1.0, f"{k} people, {named} named from the cast", people=k, named=named)
-    return StageOutput(written, {"people": k, "named": named, "noise_tracks": int(noise.sum())})
+    people = k - len(weak)
+    named = sum(1 for c in range(k) if names[c] is not None)
+    progress(1.0, f"{people} people, {named} named from the cast", people=people, named=named)
+    return StageOutput(written, {"people": people, "named": named, "noise_tracks": int(noise.sum()),
+                                 "weak_clusters": len(weak)})
+
+
+def _weak_clusters(kept: pd.DataFrame, labels: np.ndarray, names: list[str | None], min_score: float) -> set[int]:
+    """Unnamed clusters whose detections are weak throughout: a face-like texture recurring in the
+    picture (a reflection, a painting), not a person. A cast match vouches for a weak cluster."""
+    weights = kept["detections"].to_numpy()
+    scores = kept["mean_score"].to_numpy()
+    return {c for c in range(len(names)) if names[c] is None
+            and np.average(scores[labels == c], weights=weights[labels == c]) < min_score}
+
+
+def _label_table(tracks: pd.DataFrame, keep: np.ndarray, labels: np.ndarray, names: list[str | None],
+                 similarity: np.ndarray, duration: np.ndarray, weak: set[int]) -> pd.DataFrame:
+    """One row per track: its cluster and person; unnamed people are cluster_1, 2… by screen time."""
+    seconds = {c: duration[labels == c].sum() for c in range(len(names))}
+    unnamed = sorted((c for c in range(len(names)) if names[c] is None and c not in weak), key=lambda c: -seconds[c])
+    person_of = {c: names[c] or "" for c in range(len(names))}
+    person_of.update({c: f"cluster_{i}" for i, c in enumerate(unnamed, start=1)})
+    n = len(tracks)
+    cluster = np.full(n, NOISE, dtype=np.int32)
+    cluster[keep] = [NOISE if c in weak else c for c in labels]
+    person = np.full(n, "", dtype=object)
+    person[keep] = [person_of[c] for c in labels]
+    named_by = np.full(n, "", dtype=object)
+    named_by[keep] = ["cast" if names[c] is not None else "" for c in labels]
+    cast_similarity = np.full(n, np.nan, dtype=np.float32)
+    cast_similarity[keep] = similarity[labels]
+    out = pd.DataFrame({"track": tracks["track"].to_numpy(np.int32), "cluster": cluster, "person": person,
+                        "named_by": named_by, "cast_similarity": cast_similarity})
+    return out
 
 
 def _bank(ctx: StageContext) -> CastBank | None:
