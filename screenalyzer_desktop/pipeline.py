@@ -184,14 +184,14 @@ def run(workspace: Workspace, episode: Episode, target: str, config: Config, emi
     workspace.ensure_writable()
     with run_state.RunLock(episode):
         writer = run_state.StateWriter(episode, config.get("pipeline.state_write_interval_s"))
-        ctx = StageContext(workspace, episode, config, engine_for(config, workspace, episode),
-                           accept_changed_source=accept_changed_source or target == "ingest")
-        stages = plan(ctx, target, rerun_target=rerun_target)
         handlers = [_EmitHandler(emit), _file_handler(episode, target)]
         for handler in handlers:
             log.addHandler(handler)
         log.setLevel(logging.INFO)
         try:
+            ctx = StageContext(workspace, episode, config, engine_for(config, workspace, episode),
+                               accept_changed_source=accept_changed_source or target == "ingest")
+            stages = plan(ctx, target, rerun_target=rerun_target)
             return _run_stages(ctx, stages, target, emit, writer, cancel)
         finally:
             for handler in handlers:

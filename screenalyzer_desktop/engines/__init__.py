@@ -10,7 +10,7 @@ from screenalyzer_desktop.engines.base import Face, FaceEngine, l2_normalize
 
 __all__ = ["Face", "FaceEngine", "l2_normalize", "pack_folder", "resolve_engine_name", "load_engine"]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("screenalyzer.engines")
 _loaded: dict[tuple[str, str], FaceEngine] = {}
 
 

@@ -18,7 +18,7 @@ from screenalyzer_desktop.core.errors import ScreenalyzerError
 from screenalyzer_desktop.engines.base import Face, FaceEngine, l2_normalize
 from screenalyzer_desktop.engines.model_pack import DETECTION, RECOGNITION, ModelPack, load_pack
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("screenalyzer.engines")
 
 CPU_PROVIDER = "CPUExecutionProvider"
 
