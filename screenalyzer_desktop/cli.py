@@ -126,8 +126,8 @@ def cmd_analyze(args: argparse.Namespace, report: Reporter, cancel: threading.Ev
     workspace = Workspace(args.workspace)
     episode = _import(workspace, args.video)
     _set_cast(workspace, episode, args.cast, args.show)
-    pipeline.run(workspace, episode, "ingest", config, report, cancel)
-    result = pipeline.run(workspace, episode, "screentime", config, report, cancel)
+    # One run (one plan, one progress bar from 0 to 1); analysing a file accepts it as it is now.
+    result = pipeline.run(workspace, episode, "screentime", config, report, cancel, accept_changed_source=True)
     return _finish(workspace, episode, config, result, report, args.export)
 
 
@@ -186,22 +186,30 @@ def cmd_status(args: argparse.Namespace, report: Reporter, cancel: threading.Eve
 
 
 def cmd_export(args: argparse.Namespace, report: Reporter, cancel: threading.Event) -> int:
+    config = _config(args)
+    workspace = Workspace(args.workspace)
+    episode = workspace.resolve(args.episode)
+    written = _export(workspace, episode, config, args.out, args.format)
+    if report.mode == "jsonl":  # stdout carries JSON lines only
+        report({"type": "result", "episode": episode.id, "exports": [str(path) for path in written]})
+    else:
+        for path in written:
+            print(path)
+    return 0
+
+
+def _export(workspace: Workspace, episode: Episode, config: Config, out: Path,
+            formats: Sequence[str] | None) -> list[Path]:
     from screenalyzer_desktop import pipeline
     from screenalyzer_desktop.core.records import read_record
     from screenalyzer_desktop.exports import write_exports
     from screenalyzer_desktop.stages import screentime
 
-    config = _config(args)
-    workspace = Workspace(args.workspace)
-    episode = workspace.resolve(args.episode)
     if read_record(episode, "screentime") is None:
         raise ScreenalyzerError("ERR_SCREENTIME_MISSING", detail=f"{episode.id} has no screen-time results")
     ctx = pipeline.StageContext(workspace, episode, config, pipeline.engine_for(config, workspace, episode))
     result, metadata = screentime.compute_for(ctx)
-    formats = tuple(dict.fromkeys(args.format or ["csv", "xlsx", "json"]))
-    for path in write_exports(result, metadata, args.out, formats):
-        print(path)
-    return 0
+    return write_exports(result, metadata, out, tuple(dict.fromkeys(formats or ["csv", "xlsx", "json"])))
 
 
 def cmd_demo(args: argparse.Namespace, report: Reporter, cancel: threading.Event) -> int:
@@ -237,13 +245,13 @@ def _finish(workspace: Workspace, episode: Episode, config: Config, result: dict
     import pandas as pd
 
     report.close()
-    if export_dir is not None:
-        args = argparse.Namespace(workspace=workspace.root, episode=episode.id, format=None, out=export_dir,
-                                  config=None, set=None, engine=None, sample_fps=None)
-        cmd_export(args, report, threading.Event())
+    # Exported with the settings of this run (not the defaults), and in jsonl mode as part of the result.
+    written = _export(workspace, episode, config, export_dir, None) if export_dir is not None else []
     if report.mode == "jsonl":
-        report(result)
+        report({**result, "exports": [str(path) for path in written]} if written else result)
         return 0
+    for path in written:
+        print(path)
     summary = pd.read_csv(episode.artifact("screentime.csv"))
     print(f"\n{episode.id}: engine {result['engine']}, {result['elapsed_s']:.1f} s")
     if summary.empty:

@@ -75,6 +75,13 @@ def _coerce(key: str, value: Any, default: Any, limits: Mapping[str, Any]) -> An
             value = [part.strip() for part in value.split(",") if part.strip()]
         if not isinstance(value, list):
             raise bad("expected a list")
+        if default and all(isinstance(item, (int, float)) and not isinstance(item, bool) for item in default):
+            # A list of numbers in the defaults is a fixed-size vector (a size, a range): same length, numbers.
+            if len(value) != len(default):
+                raise bad(f"expected {len(default)} numbers")
+            value = [_coerce(f"{key}[{i}]", item, default[i], {}) for i, item in enumerate(value)]
+        elif default and any(not isinstance(item, str) for item in value):
+            raise bad("expected a list of text")
     rule = limits.get(key)
     if rule:
         if "choices" in rule and value not in rule["choices"]:

@@ -46,6 +46,13 @@ class IouLinker:
         self._live = []
         return closed
 
+    def carry(self, tracklet: int, t: float, box: np.ndarray) -> None:
+        """A tracker, not the detector, still sees ``tracklet`` at ``t``: keep it open there, so that the
+        detector's next box of that face continues it."""
+        for live in self._live:
+            if live.tracklet == tracklet:
+                live.box, live.last_t = np.asarray(box), t
+
     def update(self, t: float, boxes: np.ndarray) -> tuple[list[int], list[int]]:
         """Assign a tracklet id to each box at time ``t``; also return ids that closed by gap."""
         closed = [live.tracklet for live in self._live if t - live.last_t > self.max_gap_s]

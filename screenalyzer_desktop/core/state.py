@@ -93,6 +93,10 @@ class StateWriter:
         self._min_interval_s = min_interval_s
         self._last_write = 0.0
         self._state = read_state(episode)
+        for entry in self._state["stages"].values():
+            # This process holds the run lock, so a "running" entry is left by a run that died.
+            if isinstance(entry, dict) and entry.get("status") == RUNNING:
+                entry.update(status=INTERRUPTED, message="The run stopped unexpectedly (its process is gone).")
         self._state.update(pid=os.getpid(), host=socket.gethostname())
 
     def update(self, stage: str, *, force: bool = False, **fields: Any) -> None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import cv2
 
@@ -44,8 +45,63 @@ def open_capture(path: Path) -> cv2.VideoCapture:
     cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
     if not cap.isOpened():
         cap.release()
+        audio = audio_only_kind(path)
+        if audio:
+            # OpenCV refuses a file with no video stream at open: say so, not "unreadable".
+            raise ScreenalyzerError("ERR_NO_FRAMES", detail=f"{path}: {audio} file with no video stream")
         raise ScreenalyzerError("ERR_VIDEO_UNREADABLE", detail=f"{path}: not a video OpenCV can open")
     return cap
+
+
+def audio_only_kind(path: Path) -> str | None:
+    """The container name when ``path`` is a recognisable audio-only file (no video track), else None.
+
+    Only called after OpenCV failed to open the file, to tell "audio only" from "damaged".
+    """
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(1 << 20)
+            if head[4:8] == b"ftyp":
+                handlers = _mp4_handlers(handle)
+                return "MP4/M4A" if b"soun" in handlers and b"vide" not in handlers else None
+    except OSError:
+        return None
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return "WAV"
+    if head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
+        return "AIFF"
+    if head[:4] == b"fLaC":
+        return "FLAC"
+    if head[:3] == b"ID3" or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0):
+        return "MP3"
+    if head[:4] == b"OggS" and not any(tag in head for tag in (b"\x80theora", b"OVP80", b"fishead")):
+        return "Ogg"
+    if head[:4] == b"\x1a\x45\xdf\xa3":  # Matroska/WebM: CodecID elements (0x86) name each track's kind
+        kinds = set(re.findall(rb"\x86[\x81-\xff]([AVS])_", head))
+        return "Matroska" if kinds and b"V" not in kinds else None
+    return None
+
+
+def _mp4_handlers(handle: BinaryIO) -> list[bytes]:
+    """Handler types ('vide', 'soun', ...) of the tracks of an ISO-BMFF file, found via its moov box."""
+    handle.seek(0, 2)
+    size, offset = handle.tell(), 0
+    while offset + 8 <= size:
+        handle.seek(offset)
+        header = handle.read(16)
+        box_size, kind = int.from_bytes(header[:4], "big"), header[4:8]
+        if box_size == 1 and len(header) == 16:
+            box_size = int.from_bytes(header[8:16], "big")
+        elif box_size == 0:
+            box_size = size - offset
+        if box_size < 8:
+            return []
+        if kind == b"moov":
+            handle.seek(offset)
+            moov = handle.read(min(box_size, 64 << 20))
+            return [moov[i + 12:i + 16] for i in (m.start() for m in re.finditer(b"hdlr", moov))]
+        offset += box_size
+    return []
 
 
 def probe(path: Path) -> VideoInfo:

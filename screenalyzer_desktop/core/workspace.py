@@ -30,9 +30,21 @@ def episode_id_for(file_name: str) -> str:
         stem = stem[:-1]
     if not stem:
         stem = "episode"
-    if stem.lower() in _WINDOWS_RESERVED:
+    if stem.split(".")[0].lower() in _WINDOWS_RESERVED:  # Windows reserves "nul.txt" as much as "nul"
         stem = f"_{stem}"
     return stem
+
+
+def _numbered_id(base: str, n: int) -> str:
+    """``base`` with a ``-n`` suffix, shortened so the result is still a valid (round-tripping) id."""
+    if n == 1:
+        return base
+    stem = base
+    while True:
+        candidate = episode_id_for(f"{stem}-{n}.x")
+        if candidate.endswith(f"-{n}") or not stem:
+            return candidate
+        stem = stem[:-1]
 
 
 def content_fingerprint(path: Path, block: int = 1 << 20) -> str:
@@ -159,7 +171,7 @@ class Workspace:
         self.ensure_writable()
         base = episode_id_for(Path(video).name)
         for n in range(1, 10_000):
-            episode_id = base if n == 1 else f"{base}-{n}"
+            episode_id = _numbered_id(base, n)
             folder = self.episodes_dir / episode_id
             try:
                 folder.mkdir()
