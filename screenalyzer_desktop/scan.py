@@ -5,6 +5,9 @@ differences. Only sampled frames go through the full-frame detector; the frames 
 in a small ring so that, when a face appears or disappears between two samples, a cheap check
 around its box finds the exact frame (so a low sampling rate still gives frame-exact intervals).
 Boxes are linked online into tracklets; each keeps its best few face crops and embeds only those.
+Where the frontal detector loses a face that is still there (turned, behind a hand, half out of the
+frame), a correlation tracker carries its tracklet from frame to frame until the face is really gone,
+forwards through the frames after the last detection and backwards from the first one.
 """
 
 from __future__ import annotations
@@ -13,9 +16,11 @@ import queue
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import cv2
+import dlib
 import numpy as np
 
 from screenalyzer_desktop.core.errors import ScreenalyzerError
@@ -42,6 +47,11 @@ class ScanParams:
     roi_margin: float
     roi_face_px: float
     queue_frames: int
+    carry: bool
+    carry_min_psr: float
+    carry_keep_psr: float
+    carry_min_visible: float
+    carry_back_s: float
 
     def is_sample(self, index: int) -> bool:
         step = self.fps / self.sample_fps
@@ -204,6 +214,67 @@ def _first_absent(frames: list[tuple[int, np.ndarray]], present: Callable[[np.nd
     return lo
 
 
+def _gray(image: np.ndarray) -> np.ndarray:
+    return image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+
+
+def _inside_share(box: np.ndarray, shape: tuple[int, ...]) -> float:
+    """Share of ``box``'s area inside an image of ``shape``."""
+    x1, y1, x2, y2 = box
+    h, w = shape[:2]
+    area = max(x2 - x1, 1e-6) * max(y2 - y1, 1e-6)
+    return max(0.0, min(x2, w) - max(x1, 0)) * max(0.0, min(y2, h) - max(y1, 0)) / area
+
+
+class _Carrier:
+    """A correlation tracker (dlib, ~3 ms a frame) following one face from frame to frame.
+
+    A turned, covered or half-out face still looks like itself one frame later, so the tracker holds
+    it where the frontal detector fails. It lets go when its peak-to-sidelobe ratio (PSR) collapses
+    from one frame to the next (under ``carry_keep_psr`` of the previous frame's; measured: a face that
+    vanishes or a cut takes it from 19 to 4-5 at once, a head turning or a hand coming up lowers it by at
+    most a quarter a frame, to 5-7 at worst), drops under ``carry_min_psr`` (NaN on a blank picture), or
+    when less than ``carry_min_visible`` of its box is left inside the frame."""
+
+    def __init__(self, gray: np.ndarray, box: np.ndarray, params: ScanParams) -> None:
+        self.params = params
+        self.box = np.asarray(box, dtype=np.float32)
+        self._tracker = dlib.correlation_tracker()
+        self._tracker.start_track(gray, dlib.drectangle(*(float(v) for v in box)))
+        # The start image matched against itself (PSR ~28) is the reference for the first real frame, so
+        # a face that vanishes right after it collapses the PSR too (small faces in noise keep 4-7 on the
+        # empty background: over a fixed floor).
+        self._psr = self._tracker.update(gray)
+
+    def follow(self, frames: list[tuple[int, np.ndarray]]) -> int:
+        """How many of ``frames``, taken in order, still show the face; ``box`` is its box in the last of those."""
+        for k, (_, image) in enumerate(frames):
+            psr = self._tracker.update(_gray(image))
+            p = self._tracker.get_position()
+            box = np.array([p.left(), p.top(), p.right(), p.bottom()], dtype=np.float32)
+            if (not psr >= max(self.params.carry_min_psr, self.params.carry_keep_psr * self._psr)
+                    or _inside_share(box, image.shape) < self.params.carry_min_visible):
+                return k
+            self.box, self._psr = box, psr
+        return len(frames)
+
+
+def _decode_gray(path: Path, first: int, end: int) -> list[tuple[int, np.ndarray]]:
+    """Frames [first, end) again, in grey: only for tracking a face back past the frames kept in memory."""
+    cap = open_capture(path)
+    try:
+        cap.set(cv2.CAP_PROP_POS_FRAMES, first)
+        frames = []
+        for index in range(first, end):
+            ok, frame = cap.read()
+            if not ok or frame is None:
+                break
+            frames.append((index, _gray(frame)))
+        return frames
+    finally:
+        cap.release()
+
+
 @dataclass
 class _Candidate:
     row: int
@@ -253,11 +324,22 @@ def scan_segment(path: Path, start: int, end: int, params: ScanParams, engine: F
     best = _BestFaces(params.embeds_per_track, params.crop_margin)
     last_box: dict[int, np.ndarray] = {}
     live: set[int] = set()
+    carriers: dict[int, _Carrier] = {}  # live tracklets the detector lost and a tracker still follows
+    previous: tuple[int, np.ndarray] | None = None  # the last sample, in grey: where live boxes were seen
+    shot_start = start
 
     def close(tracklets: list[int]) -> None:
         for tracklet in tracklets:
             result.embeddings.extend(best.close(tracklet, engine))
             live.discard(tracklet)
+            carriers.pop(tracklet, None)
+
+    def carrier_for(tracklet: int) -> _Carrier | None:
+        if tracklet in carriers:
+            return carriers.pop(tracklet)
+        if params.carry and params.refine and previous is not None and tracklet not in result.leave:
+            return _Carrier(previous[1], last_box[tracklet], params)
+        return None
 
     for sample in _samples(path, start, end, params):
         if should_cancel():
@@ -272,27 +354,45 @@ def scan_segment(path: Path, start: int, end: int, params: ScanParams, engine: F
         if sample.cuts:
             ended = linker.reset()
             for tracklet in ended:
-                _refine_leave(result, engine, params, tracklet, last_box[tracklet], before_cut, first_cut)
+                carrier = carrier_for(tracklet)
+                _refine_leave(result, engine, params, tracklet, last_box[tracklet], before_cut, first_cut,
+                              lambda c=carrier, f=before_cut: c.follow(f) if c is not None else 0)
             close(ended)
+            shot_start = sample.cuts[-1]
         boxes = np.array([f.box for f in faces], dtype=np.float32).reshape(-1, 4)
         ids, gone = linker.update(t, boxes)
         close(gone)
         unseen = live - set(ids)
-        for tracklet in unseen:  # not in this sample: find where it left (kept if it comes back later)
-            _refine_leave(result, engine, params, tracklet, last_box[tracklet], before_cut, sample.index)
+        for tracklet in sorted(unseen):  # not in this sample: carried on, or find where it left
+            carrier = carrier_for(tracklet)
+            followed = before_cut if sample.image is None else [*before_cut, (sample.index, sample.image)]
+            held = carrier.follow(followed) if carrier is not None else 0
+            if carrier is not None and sample.image is not None and held == len(followed):
+                carriers[tracklet] = carrier  # kept live; the detector's next box of it continues it
+                last_box[tracklet] = carrier.box
+                linker.carry(tracklet, t, carrier.box)
+                unseen.discard(tracklet)
+                continue
+            _refine_leave(result, engine, params, tracklet, last_box[tracklet], before_cut, sample.index,
+                          lambda h=held: h)
         if sample.image is None:
             close(linker.reset())
             result.frames_read = sample.index - start
             break
         gray = cv2.cvtColor(sample.image, cv2.COLOR_BGR2GRAY)
-        for face, tracklet in zip(faces, ids, strict=True):
+        for j, (face, tracklet) in enumerate(zip(faces, ids, strict=True)):
             box = np.asarray(face.box, dtype=np.float32)
             if tracklet not in live and tracklet not in result.enter:
                 result.enter[tracklet] = sample.index
                 if params.refine and shot_frames:
-                    k = _first_present(shot_frames, lambda image, b=box: face_present(engine, image, b, params))
-                    result.enter[tracklet] = shot_frames[k][0] if k < len(shot_frames) else sample.index
+                    # A second hit on a face already followed (a turning head can give two) is not tracked back.
+                    others = np.array([last_box[o] for o in carriers] + [b for k, b in enumerate(boxes) if k != j],
+                                      dtype=np.float32).reshape(-1, 4)
+                    alone = not (iou_matrix(box[None], others) > 0).any()
+                    result.enter[tracklet] = _refine_enter(path, engine, params, box, (sample.index, gray),
+                                                           shot_frames, previous, shot_start, params.carry and alone)
             result.leave.pop(tracklet, None)
+            carriers.pop(tracklet, None)
             live.add(tracklet)
             last_box[tracklet] = box
             x1, y1, x2, y2 = (int(round(v)) for v in face.box)
@@ -302,18 +402,50 @@ def scan_segment(path: Path, start: int, end: int, params: ScanParams, engine: F
             result.detections.append((sample.index, tracklet, *face.box, face.score, face.height, sharp, quality))
             best.offer(tracklet, row, quality, sample.image, face)
         live -= unseen
+        previous = (sample.index, gray)
         result.samples.append((sample.index, len(faces)))
         report(sample.index, len(result.detections), len(result.embeddings))
     return result
 
 
+def _refine_enter(path: Path, engine: FaceEngine, params: ScanParams, box: np.ndarray, here: tuple[int, np.ndarray],
+                  shot_frames: list[tuple[int, np.ndarray]], previous: tuple[int, np.ndarray] | None,
+                  shot_start: int, carry: bool) -> int:
+    """The first frame showing a face first detected in sample ``here``: where the detector first finds
+    it around its box, or earlier where a tracker run backwards from ``here`` still holds it (a head
+    turning towards the camera, a hand coming down). Past the frames in memory (those since the previous
+    sample), up to ``carry_back_s`` of the shot is decoded again."""
+    k = _first_present(shot_frames, lambda image: face_present(engine, image, box, params))
+    enter = shot_frames[k][0] if k < len(shot_frames) else here[0]
+    if not carry or enter == shot_start:
+        return enter
+    carrier = _Carrier(here[1], box, params)
+    back = shot_frames[::-1] + ([previous] if previous is not None and previous[0] >= shot_start else [])
+    held = carrier.follow(back)
+    first = max(shot_start, here[0] - round(params.carry_back_s * params.fps))
+    if held == len(back) and first < back[-1][0]:  # still there in the oldest frame kept
+        older = _decode_gray(path, first, back[-1][0])[::-1]
+        back += older
+        held += carrier.follow(older)
+    return min(enter, back[held - 1][0]) if held else enter
+
+
 def _refine_leave(result: SegmentResult, engine: FaceEngine, params: ScanParams, tracklet: int, box: np.ndarray,
-                  frames: list[tuple[int, np.ndarray]], fallback: int) -> None:
-    """Record the first frame after its last sample where ``tracklet``'s face is gone."""
+                  frames: list[tuple[int, np.ndarray]], fallback: int, held: Callable[[], int]) -> None:
+    """Record the first frame after its last sample where ``tracklet``'s face is gone.
+
+    The detector is asked first, at the last frame (most faces stay until the next sample or cut). If
+    it no longer finds the face there, ``held()`` says for how many of ``frames`` a tracker still
+    followed it (it may be turned or covered), and the detector bisects the frames after those."""
     if tracklet in result.leave:
         return
     if not params.refine or not frames:
         result.leave[tracklet] = fallback
         return
-    k = _first_absent(frames, lambda image: face_present(engine, image, box, params))
-    result.leave[tracklet] = frames[k][0] if k < len(frames) else fallback
+    present = partial(face_present, engine, box=box, params=params)
+    if present(frames[-1][1]):
+        result.leave[tracklet] = fallback
+        return
+    rest = frames[held():]  # the face is known to be gone from the last of these
+    k = _first_absent(rest[:-1], present) if len(rest) > 1 else 0
+    result.leave[tracklet] = rest[k][0] if rest else fallback

@@ -53,7 +53,9 @@ def scan_params(config: Config, fps: float) -> ScanParams:
                       iou_link=config.get("track.iou_link"), max_gap_s=config.get("track.max_gap_s"),
                       embeds_per_track=d["embeds_per_track"], crop_margin=d["crop_margin"],
                       sharpness_full=d["sharpness_full"], size_full_px=d["size_full_px"], refine=d["refine_bounds"],
-                      roi_margin=d["roi_margin"], roi_face_px=d["roi_face_px"], queue_frames=d["queue_frames"])
+                      roi_margin=d["roi_margin"], roi_face_px=d["roi_face_px"], queue_frames=d["queue_frames"],
+                      carry=d["carry"], carry_min_psr=d["carry_min_psr"], carry_keep_psr=d["carry_keep_psr"],
+                      carry_min_visible=d["carry_min_visible"], carry_back_s=d["carry_back_s"])
 
 
 def segments(total: int, fps: float, workers: int, min_segment_s: float) -> list[tuple[int, int]]:
