@@ -104,28 +104,27 @@ class PreferencesDialog(QDialog):
         layout.addWidget(self.error_label)
         layout.addWidget(buttons)
 
-    def _general_tab(self) -> QWidget:
+    def _folder_row(self, edit: QLineEdit, title: str) -> QHBoxLayout:
+        """A path field with its Browse… button."""
         browse = QPushButton("Browse…")
-        browse.clicked.connect(lambda: self._browse_folder(self.workspace_edit, "Workspace folder"))
+        browse.clicked.connect(lambda: self._browse_folder(edit, title))
         row = QHBoxLayout()
-        row.addWidget(self.workspace_edit, 1)
+        row.addWidget(edit, 1)
         row.addWidget(browse)
+        return row
+
+    def _general_tab(self) -> QWidget:
         page = QWidget()
         form = QFormLayout(page)
-        form.addRow("Workspace folder", row)
+        form.addRow("Workspace folder", self._folder_row(self.workspace_edit, "Workspace folder"))
         form.addRow("Face engine", self.engine_box)
         form.addRow("Sampling rate", self.fps_spin)
         return page
 
     def _models_tab(self) -> QWidget:
-        browse = QPushButton("Browse…")
-        browse.clicked.connect(lambda: self._browse_folder(self.pack_edit, "insightface model pack folder"))
-        row = QHBoxLayout()
-        row.addWidget(self.pack_edit, 1)
-        row.addWidget(browse)
         page = QWidget()
         form = QFormLayout(page)
-        form.addRow("insightface pack folder", row)
+        form.addRow("insightface pack folder", self._folder_row(self.pack_edit, "insightface model pack folder"))
         form.addRow("", self.import_button)
         form.addRow("", self.notice_label)
         form.addRow("Execution provider", self.provider_box)
