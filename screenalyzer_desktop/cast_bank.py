@@ -12,6 +12,7 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -22,6 +23,9 @@ from screenalyzer_desktop.core.errors import ScreenalyzerError
 from screenalyzer_desktop.core.tables import read_table, write_table
 from screenalyzer_desktop.core.workspace import episode_id_for
 from screenalyzer_desktop.engines.base import FaceEngine
+
+if TYPE_CHECKING:
+    from screenalyzer_desktop.core.workspace import Episode
 
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 log = logging.getLogger("screenalyzer.cast")
@@ -60,6 +64,18 @@ def cast_photos(cast_dir: Path) -> dict[str, list[Path]]:
     if not people:
         raise ScreenalyzerError("ERR_CAST_INVALID", detail=f"{cast_dir} has no person folders with photos")
     return people
+
+
+def set_episode_cast(episode: Episode, cast_dir: Path, show: str | None = None) -> None:
+    """Match this episode against ``cast_dir`` (one sub-folder of photos per person) as ``show``."""
+    cast_photos(cast_dir)
+    atomic_write_json(episode.dir / "cast.json", {"show": show or Path(cast_dir).resolve().name,
+                                                   "cast_dir": str(Path(cast_dir).resolve())})
+
+
+def show_photos_dir(cast_root: Path, show: str) -> Path:
+    """Where a show's cast photos live when the editor builds the cast in the app."""
+    return Path(cast_root) / episode_id_for(show + ".x") / "photos"
 
 
 def cast_digest(cast_dir: Path) -> str:

@@ -44,6 +44,35 @@ def analysed(analysed_template: Analysed, tmp_path: Path) -> Analysed:
     return Analysed(workspace, workspace.episode(analysed_template.episode.id), analysed_template.video)
 
 
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Analysed:
+    """A 40 s demo episode (seven real faces, cast photos of all but two) analysed with its cast."""
+    from screenalyzer_desktop.cast_bank import set_episode_cast
+    from screenalyzer_desktop.core.workspace import Workspace
+    from screenalyzer_desktop.sample_episode import make_sample_episode
+
+    root = tmp_path_factory.mktemp("demo")
+    sample = make_sample_episode(root / "media", seconds=40, seed=7)
+    cast = root / "cast"
+    for person in sorted(sample.cast_dir.iterdir())[:-2]:
+        shutil.copytree(person, cast / person.name)
+    workspace = Workspace(root / "ws")
+    episode = workspace.create_episode(sample.video)
+    set_episode_cast(episode, cast, "demo")
+    run_pipeline(workspace.root, sample.video, existing=episode)
+    return Analysed(workspace, episode, sample.video)
+
+
+@pytest.fixture
+def demo(demo_template: Analysed, tmp_path: Path) -> Analysed:
+    """The analysed demo episode in a workspace of this test's own (video shared: do not change it)."""
+    from screenalyzer_desktop.core.workspace import Workspace
+
+    shutil.copytree(demo_template.workspace.root, tmp_path / "ws")
+    workspace = Workspace(tmp_path / "ws")
+    return Analysed(workspace, workspace.episode(demo_template.episode.id), demo_template.video)
+
+
 @pytest.fixture
 def analysed_own_video(tmp_path: Path) -> Analysed:
     """A fully analysed episode whose video this test may change or delete."""

@@ -101,13 +101,14 @@ def events_sink() -> tuple[list[dict[str, Any]], Callable[[dict[str, Any]], None
 
 
 def run_pipeline(workspace_root: Path, video_path: Path, target: str = "screentime", *, config: Any = None,
-                 rerun: bool = False):
-    """Import ``video_path`` into the workspace and run ``target`` in this process, as `analyze` does."""
+                 rerun: bool = False, existing: Any = None):
+    """Import ``video_path`` into the workspace (or take the ``existing`` episode of it) and run
+    ``target`` in this process, as `analyze` does."""
     from screenalyzer_desktop import pipeline
     from screenalyzer_desktop.core.workspace import Workspace
 
     workspace = Workspace(workspace_root)
-    episode = workspace.create_episode(video_path)
+    episode = existing or workspace.create_episode(video_path)
     config = config or load_cfg()
     events, emit = events_sink()
     pipeline.run(workspace, episode, "ingest", config, emit)

@@ -76,6 +76,9 @@ CATALOGUE: dict[str, ErrorSpec] = {
     "ERR_CAST_INVALID": ErrorSpec(
         "The cast folder could not be used.",
         "Give a folder with one sub-folder per person, each holding photos of that person.", 2),
+    "ERR_LABEL_INVALID": ErrorSpec(
+        "That change to the people of this episode is not possible.",
+        "Reload the episode; the person or track may have changed since the view was drawn.", 2),
     "ERR_WORKSPACE_UNWRITABLE": ErrorSpec(
         "The workspace folder cannot be written.",
         "Choose a workspace folder you can write to in Preferences, or fix its permissions.", 5),

@@ -1,15 +1,15 @@
-"""Stage 5, screen time: per person, the union of their tracks' intervals, and the exports."""
+"""Stage 5, screen time: per person (as the editor's labels say), the union of their tracks' intervals,
+and the exports."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
 from screenalyzer_desktop import screentime_calc
 from screenalyzer_desktop.core.tables import read_table
 from screenalyzer_desktop.exports import write_exports
+from screenalyzer_desktop.labels import labels_digest, load_labels
 
 if TYPE_CHECKING:
     from screenalyzer_desktop.pipeline import Progress, StageContext, StageOutput
@@ -25,15 +25,15 @@ def config_keys(engine: str) -> tuple[str, ...]:
 
 
 def external_inputs(ctx: StageContext) -> dict[str, str]:
-    return {}
+    digest = labels_digest(ctx.episode)
+    return {"labels": digest} if digest else {}
 
 
 def compute_for(ctx: StageContext) -> tuple[screentime_calc.ScreenTime, dict[str, Any]]:
     art = ctx.episode.artifacts_dir
     tracks, _ = read_table(art / "tracks.parquet", "tracks", "ERR_TRACKS_MISSING")
-    clusters, _ = read_table(art / "clusters.parquet", "clusters", "ERR_CLUSTERS_MISSING")
+    people = load_labels(ctx.episode).track_people()
     meta = ctx.episode.read_meta()
-    people = pd.Series(clusters["person"].to_numpy(), index=clusters["track"].to_numpy())
     result = screentime_calc.compute(tracks, people, float(meta["video"]["duration_s"]),
                                      ctx.config.get("screentime.merge_gap_s"),
                                      ctx.config.get("screentime.min_interval_s"))
