@@ -209,7 +209,18 @@ def _export(workspace: Workspace, episode: Episode, config: Config, out: Path,
         raise ScreenalyzerError("ERR_SCREENTIME_MISSING", detail=f"{episode.id} has no screen-time results")
     ctx = pipeline.StageContext(workspace, episode, config, pipeline.engine_for(config, workspace, episode))
     result, metadata = screentime.compute_for(ctx)
-    return write_exports(result, metadata, out, tuple(dict.fromkeys(formats or ["csv", "xlsx", "json"])))
+    chosen = tuple(dict.fromkeys(formats or ["csv", "xlsx", "json"]))
+    written = write_exports(result, metadata, out, chosen, media=episode.source)
+    if "png" in chosen:
+        import os
+
+        # The charts are the Results tab's own widgets, drawn offscreen: no display needed.
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        from screenalyzer_desktop.gui.results_charts import write_chart_pngs
+        from screenalyzer_desktop.gui.results_data import results_for
+
+        written += write_chart_pngs(results_for(episode, result, metadata), out)
+    return written
 
 
 def cmd_demo(args: argparse.Namespace, report: Reporter, cancel: threading.Event) -> int:
@@ -297,7 +308,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_status)
     p = sub.add_parser("export", parents=[common], help="write the results of an episode")
     p.add_argument("episode")
-    p.add_argument("--format", action="append", choices=["csv", "xlsx", "json"])
+    p.add_argument("--format", action="append", choices=["csv", "xlsx", "json", "edl", "fcpxml", "png"],
+                   help="repeat for several (default: csv, xlsx, json); edl/fcpxml: one editor marker per "
+                        "appearance; png: the charts")
     p.add_argument("--out", type=Path, required=True)
     p.set_defaults(func=cmd_export)
     p = sub.add_parser("demo", parents=[common, engine], help="analyse the bundled demo episode")
