@@ -22,6 +22,7 @@ from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signa
 from shiboken6 import Shiboken
 
 from screenalyzer_desktop.core.errors import ScreenalyzerError
+from screenalyzer_desktop.core.paths import CLI_NAME, bundled_program, is_frozen
 
 DONE, FAILED, CANCELLED = "done", "failed", "cancelled"
 WORKER_NICENESS = 5  # the engine yields the CPU to the window it reports to, so the window stays responsive
@@ -30,7 +31,10 @@ _live_runners: weakref.WeakSet[ProcessRunner] = weakref.WeakSet()
 
 
 def worker_command(args: Sequence[str]) -> tuple[str, list[str]]:
-    """The program and arguments that run the engine CLI (a frozen build swaps this one function)."""
+    """The program and arguments that run the engine CLI: the interpreter running this app, or in the
+    installed (frozen) app the bundle's own CLI program, never a Python found on the PATH."""
+    if is_frozen():
+        return str(bundled_program(CLI_NAME)), list(args)
     return sys.executable, ["-m", "screenalyzer_desktop.cli", *args]
 
 
