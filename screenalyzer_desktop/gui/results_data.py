@@ -18,6 +18,7 @@ from screenalyzer_desktop.core.errors import ScreenalyzerError
 from screenalyzer_desktop.core.records import read_record
 from screenalyzer_desktop.core.tables import read_table
 from screenalyzer_desktop.core.workspace import Episode
+from screenalyzer_desktop.labels import track_people
 from screenalyzer_desktop.screentime_calc import ScreenTime
 
 SUMMARY_COLUMNS = ["person", "screen_time_s", "share", "first_seen_s", "last_seen_s", "tracks"]
@@ -68,12 +69,6 @@ class ResultsData:
                                          strict=True)]
 
 
-def track_people(episode: Episode) -> pd.Series:
-    """Track id → the person it shows ('' = nobody), as the screentime stage sees it."""
-    clusters, _ = read_table(episode.artifact("clusters.parquet"), "clusters", "ERR_CLUSTERS_MISSING")
-    return pd.Series(clusters["person"].astype(str).to_numpy(), index=clusters["track"].to_numpy())
-
-
 def load_results(episode: Episode) -> ResultsData | None:
     """The episode's results, or None when the screentime stage has not (completely) run."""
     if read_record(episode, "screentime") is None:
@@ -104,7 +99,7 @@ def results_for(episode: Episode, result: ScreenTime, metadata: dict[str, Any]) 
     detections, _ = read_table(art / "detections.parquet", "detections", "ERR_DETECTIONS_MISSING")
     members, _ = read_table(art / "track_members.parquet", "track_members", "ERR_TRACKS_MISSING")
     track = detections["det_id"].map(pd.Series(members["track"].to_numpy(), index=members["det_id"].to_numpy()))
-    person = track.map(track_people(episode)).fillna("").astype(str)
+    person = track.map(track_people(episode)).fillna("").astype(str)  # boxes named as the labels say now
     boxes = detections[["frame", "x1", "y1", "x2", "y2"]].assign(person=person.to_numpy())
     source = meta.get("source", {}).get("path")
     return ResultsData(episode.id, result, dict(metadata), duration, fps, Path(source) if source else None,

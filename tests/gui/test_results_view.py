@@ -1,0 +1,179 @@
+"""The Results tab on a real analysed demo episode: charts and table equal the artifacts, the timeline
+opens frames with their boxes, exports land on disk, and the tab follows the artifacts."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QGuiApplication
+from support import events_sink, load_cfg
+
+from screenalyzer_desktop.core.records import clear_record
+from screenalyzer_desktop.core.tables import read_table
+from screenalyzer_desktop.exports import EDL_NAME, FCPXML_NAME
+from screenalyzer_desktop.gui.results_charts import PNG_NAMES, person_colour
+from screenalyzer_desktop.gui.results_view import EXPORT_CHOICES, NO_EPISODE, NO_RESULTS, ResultsView
+from screenalyzer_desktop.labels import track_people
+
+LOAD_MS = 20_000
+
+
+@pytest.fixture
+def view(qtbot) -> ResultsView:
+    widget = ResultsView()
+    qtbot.addWidget(widget)
+    widget.resize(1300, 800)
+    widget.show()
+    return widget
+
+
+def open_episode(qtbot, view: ResultsView, episode) -> bool:
+    with qtbot.waitSignal(view.loaded, timeout=LOAD_MS) as blocker:
+        view.set_episode(episode)
+    return blocker.args[0]
+
+
+def test_lanes_bars_and_table_equal_the_screen_time_artifacts(qtbot, view: ResultsView, demo) -> None:
+    assert open_episode(qtbot, view, demo.episode)
+    art = demo.episode.artifacts_dir
+    summary = pd.read_csv(art / "screentime.csv")
+    timeline = pd.read_csv(art / "timeline.csv")
+    shots, _ = read_table(art / "shots.parquet", "shots", "ERR_DETECTIONS_MISSING")
+    assert len(summary) >= 5, "the demo episode has several people"
+    assert view.timeline.people == summary["person"].tolist(), "one lane per person, most screen time first"
+    drawn = sorted((view.timeline.people[lane], start, end) for lane, start, end in view.timeline.segments)
+    assert drawn == sorted(zip(timeline["person"], timeline["start_s"], timeline["end_s"], strict=True))
+    assert list(view.timeline.cuts.getData()[0][::2]) == pytest.approx(shots["start_s"].tolist()[1:])
+    assert view.bars.values() == dict(zip(summary["person"], summary["screen_time_s"], strict=True))
+    assert [cell.toPlainText() for cell in view.bars.texts][0] == \
+        f"{summary['screen_time_s'][0]:.1f} s · {summary['share'][0] * 100:.1f} %"
+    together = pd.read_csv(art / "coappearance.csv", index_col=0)
+    assert view.matrix.matrix.tolist() == together.loc[view.bars.people, view.bars.people].to_numpy().tolist()
+    table = view.table.model()
+    assert table.rowCount() == len(summary)
+    assert [table.index(row, 0).data() for row in range(table.rowCount())] == summary["person"].tolist()
+    assert view.export_button.isEnabled() and view.empty.isHidden()
+
+
+def test_the_table_sorts_on_numbers_and_copies_tab_separated_text(qtbot, view: ResultsView, demo) -> None:
+    assert open_episode(qtbot, view, demo.episode)
+    summary = pd.read_csv(demo.episode.artifact("screentime.csv"))
+    table = view.table
+    view.tabs.setCurrentWidget(table)
+    header = table.horizontalHeader()
+    qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton,
+                     pos=QPoint(header.sectionViewportPosition(0) + 5, header.height() // 2))
+    people = [table.model().index(row, 0).data() for row in range(len(summary))]
+    assert people in (sorted(summary["person"], key=str.casefold), sorted(summary["person"], key=str.casefold,
+                                                                          reverse=True))
+    table.sortByColumn(5, Qt.SortOrder.AscendingOrder)  # tracks: numbers, not text ("10" after "9")
+    tracks = [int(table.model().index(row, 5).data()) for row in range(len(summary))]
+    assert tracks == sorted(tracks)
+    table.sortByColumn(1, Qt.SortOrder.DescendingOrder)
+    table.selectAll()
+    table.setFocus()
+    QGuiApplication.clipboard().clear()
+    qtbot.keyClick(table, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    lines = QGuiApplication.clipboard().text().splitlines()
+    assert lines[0].split("\t") == ["Person", "Screen time (s)", "Share", "First seen", "Last seen", "Tracks"]
+    first = lines[1].split("\t")
+    assert first[:3] == [summary["person"][0], f"{summary['screen_time_s'][0]:.2f}",
+                         f"{summary['share'][0] * 100:.1f} %"]
+    assert len(lines) == len(summary) + 1
+
+
+def test_clicking_an_appearance_shows_its_frame_with_boxes(qtbot, view: ResultsView, demo) -> None:
+    assert open_episode(qtbot, view, demo.episode)
+    data = view.data
+    lane, start, end = max(view.timeline.segments, key=lambda s: s[2] - s[1])
+    person = view.timeline.people[lane]
+    middle = (start + end) / 2
+    point = view.timeline.scene_point(middle, person)
+    qtbot.mouseMove(view.timeline.viewport(), point)
+    qtbot.waitUntil(lambda: view.timeline.hover_text.startswith(person))
+    assert view.timeline.toolTip() == view.timeline.hover_text
+
+    with qtbot.waitSignal(view.preview.frame_shown, timeout=LOAD_MS) as blocker:
+        qtbot.mouseClick(view.timeline.viewport(), Qt.MouseButton.LeftButton, pos=point)
+    frame = blocker.args[0]
+    assert round(start * data.fps) <= frame < round(end * data.fps)
+
+    detections, _ = read_table(demo.episode.artifact("detections.parquet"), "detections", "ERR_DETECTIONS_MISSING")
+    members, _ = read_table(demo.episode.artifact("track_members.parquet"), "track_members", "ERR_TRACKS_MISSING")
+    here = detections[detections["frame"] == frame].merge(members, on="det_id")
+    names = here["track"].map(track_people(demo.episode))
+    shown = view.preview.shown
+    assert sorted(b.person for b in shown.boxes) == sorted(names)
+    assert person in names.tolist(), "the clicked person's face is boxed in the frame shown"
+    image = view.preview.image()
+    meta = demo.episode.read_meta()["video"]
+    assert (image.width(), image.height()) == (meta["width"], meta["height"])
+    box = next(b for b in shown.boxes if b.person == person)
+    edge = image.pixelColor(int(box.x1), int((box.y1 + box.y2) / 2))
+    assert edge.getRgb()[:3] == person_colour(lane, len(view.timeline.people)).getRgb()[:3]
+    assert view.timeline.cursor.isVisible() and view.timeline.cursor.value() == pytest.approx(frame / data.fps)
+    assert person in view.preview.caption.text()
+
+
+def test_export_writes_every_format_and_reports_errors_by_code(qtbot, view: ResultsView, demo,
+                                                                 tmp_path: Path) -> None:
+    assert open_episode(qtbot, view, demo.episode)
+    everything = dict(EXPORT_CHOICES)["Everything"]
+    out = tmp_path / "out"
+    with qtbot.waitSignal(view.exported, timeout=LOAD_MS) as blocker:
+        view.export_to(out, everything)
+    names = sorted(p.name for p in blocker.args[0])
+    assert names == sorted(["screentime.csv", "timeline.csv", "coappearance.csv", "screentime.json",
+                            "screentime.xlsx", EDL_NAME, FCPXML_NAME, *PNG_NAMES.values()])
+    assert all((out / name).stat().st_size > 0 for name in names)
+    for name in ("screentime.csv", "timeline.csv"):
+        pd.testing.assert_frame_equal(pd.read_csv(out / name), pd.read_csv(demo.episode.artifact(name)))
+    assert f"Exported {len(names)} file(s)" in view.status.text()
+
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    with qtbot.waitSignal(view.export_failed, timeout=LOAD_MS) as failure:
+        view.export_to(blocked, ("csv",))
+    assert failure.args[0].code == "ERR_WORKSPACE_UNWRITABLE"
+    assert "ERR_WORKSPACE_UNWRITABLE" in view.status.text() and "Unknown error" not in view.status.text()
+    assert view.export_button.isEnabled()
+
+
+def test_empty_states_and_reload_follow_the_artifacts(qtbot, view: ResultsView, demo) -> None:
+    from screenalyzer_desktop import pipeline
+
+    with qtbot.waitSignal(view.loaded, timeout=LOAD_MS) as blocker:
+        view.set_episode(None)
+    assert blocker.args == [False] and view.empty.text() == NO_EPISODE
+
+    clear_record(demo.episode, "screentime")
+    assert not open_episode(qtbot, view, demo.episode)
+    assert view.empty.text() == NO_RESULTS and not view.export_button.isEnabled()
+
+    config = load_cfg(**{"screentime.min_interval_s": 5.0})  # short appearances no longer count
+    _, emit = events_sink()
+    pipeline.run(demo.workspace, demo.episode, "screentime", config, emit, rerun_target=True)
+    with qtbot.waitSignal(view.loaded, timeout=LOAD_MS) as blocker:
+        view.reload()
+    assert blocker.args == [True]
+    summary = pd.read_csv(demo.episode.artifact("screentime.csv"))
+    assert view.timeline.people == summary["person"].tolist()
+    assert view.bars.values() == dict(zip(summary["person"], summary["screen_time_s"], strict=True))
+    assert len(view.timeline.segments) == len(pd.read_csv(demo.episode.artifact("timeline.csv")))
+
+
+def test_the_view_opens_standalone_on_an_episode_folder(demo) -> None:
+    code = ("import runpy, sys; from PySide6.QtCore import QTimer; from PySide6.QtWidgets import QApplication; "
+            "run = QApplication.exec; "
+            "QApplication.exec = lambda app: (QTimer.singleShot(1500, app.quit), run())[1]; "
+            f"sys.argv = ['results_view', {str(demo.episode.dir)!r}]; "
+            "runpy.run_module('screenalyzer_desktop.gui.results_view', run_name='__main__')")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert result.returncode == 0, result.stderr
