@@ -11,11 +11,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QEventLoop, Qt, QTimer, SignalInstance
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
@@ -27,19 +25,20 @@ HERE = Path(__file__).resolve().parent
 NAME = "Harbour Lights S01E01.mp4"
 
 
-def wait(app: QApplication, until: Callable[[], bool], timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not until():
-        if time.monotonic() > deadline:
-            raise TimeoutError("the view did not get there in time")
-        app.processEvents()
-        time.sleep(0.01)
+def wait_for(signal: SignalInstance, timeout_ms: int = 60_000) -> list:
+    """Run the event loop until ``signal`` fires; its arguments."""
+    got: list = []
+    loop = QEventLoop()
+    signal.connect(lambda *args: (got.extend(args), loop.quit()))
+    QTimer.singleShot(timeout_ms, loop.quit)
+    loop.exec()
+    if not got:
+        raise TimeoutError("the view did not get there in time")
+    return got
 
 
-def shoot(app: QApplication, view: ResultsView, name: str) -> None:
-    for _ in range(30):
-        app.processEvents()
-        time.sleep(0.01)
+def shoot(view: ResultsView, name: str) -> None:
+    QTest.qWait(300)  # let the charts finish their layout
     view.grab().save(str(HERE / name))
     print(HERE / name)
 
@@ -60,25 +59,23 @@ def main() -> int:
     view.setWindowTitle("Results")
     view.resize(1360, 820)
     view.show()
-    loaded: list[bool] = []
-    view.loaded.connect(loaded.append)
-    view.set_episode(Workspace(workspace).episodes()[0])
-    wait(app, lambda: bool(loaded))
+    QTimer.singleShot(0, lambda: view.set_episode(Workspace(workspace).episodes()[0]))
+    wait_for(view.loaded)
     def together(segment: tuple[int, float, float]) -> int:  # people on screen at the segment's middle
         middle = (segment[1] + segment[2]) / 2
         return sum(start <= middle <= end for _, start, end in view.timeline.segments)
 
     lane, start, end = max(view.timeline.segments, key=lambda s: (together(s), s[2] - s[1], -s[0]))
-    shown: list[int] = []
-    view.preview.frame_shown.connect(shown.append)
     point = view.timeline.scene_point((start + end) / 2, view.timeline.people[lane])
-    QTest.mouseClick(view.timeline.viewport(), Qt.MouseButton.LeftButton, pos=point)
-    wait(app, lambda: bool(shown))
+    QTimer.singleShot(0, lambda: QTest.mouseClick(view.timeline.viewport(), Qt.MouseButton.LeftButton, pos=point))
+    wait_for(view.preview.frame_shown)
     view.tabs.setCurrentWidget(view.table)
-    shoot(app, view, "results-timeline.png")
+    shoot(view, "results-timeline.png")
     view.tabs.setCurrentIndex(0)
-    shoot(app, view, "results-charts.png")
-    view.close()
+    shoot(view, "results-charts.png")
+    app.closeAllWindows()
+    view.deleteLater()  # before the application object goes (locals are freed in no set order)
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     shutil.rmtree(root, ignore_errors=True)
     return 0
 
