@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from PySide6.QtCore import QPoint, Qt
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QGuiApplication, QWheelEvent
+from PySide6.QtWidgets import QApplication
 from support import events_sink, load_cfg
 
 from screenalyzer_desktop.core.records import clear_record
@@ -59,6 +60,26 @@ def test_lanes_bars_and_table_equal_the_screen_time_artifacts(qtbot, view: Resul
     assert table.rowCount() == len(summary)
     assert [table.index(row, 0).data() for row in range(table.rowCount())] == summary["person"].tolist()
     assert view.export_button.isEnabled() and view.empty.isHidden()
+
+
+def test_the_timeline_zooms_and_pans_in_time_only(qtbot, view: ResultsView, demo) -> None:
+    assert open_episode(qtbot, view, demo.episode)
+    box = view.timeline.getPlotItem().vb
+    (x0, x1), lanes = box.viewRange()[0], box.viewRange()[1]
+    centre = view.timeline.viewport().rect().center()
+    wheel = QWheelEvent(QPointF(centre), QPointF(view.timeline.viewport().mapToGlobal(centre)), QPoint(0, 0),
+                        QPoint(0, 240), Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier,
+                        Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(view.timeline.viewport(), wheel)
+    (z0, z1), zoomed_lanes = box.viewRange()
+    assert z1 - z0 < (x1 - x0) * 0.9 and zoomed_lanes == pytest.approx(lanes)
+    start = QPoint(centre.x() + 100, centre.y())
+    qtbot.mousePress(view.timeline.viewport(), Qt.MouseButton.LeftButton, pos=start)
+    for step in range(1, 11):
+        qtbot.mouseMove(view.timeline.viewport(), QPoint(start.x() - 20 * step, start.y() + 10 * step))
+    qtbot.mouseRelease(view.timeline.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(start.x() - 200, start.y()))
+    (p0, p1), panned_lanes = box.viewRange()
+    assert p0 > z0 and p1 - p0 == pytest.approx(z1 - z0) and panned_lanes == pytest.approx(lanes)
 
 
 def test_the_table_sorts_on_numbers_and_copies_tab_separated_text(qtbot, view: ResultsView, demo) -> None:
