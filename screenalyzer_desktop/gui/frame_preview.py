@@ -20,6 +20,8 @@ from screenalyzer_desktop.core.video import open_capture
 from screenalyzer_desktop.gui.results_data import Box
 from screenalyzer_desktop.gui.tasks import run_in_pool
 
+HINT = "Click an appearance on the timeline to see that frame."
+
 
 @dataclass(frozen=True)
 class RenderedFrame:
@@ -63,7 +65,7 @@ class FramePreview(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.picture = QLabel("Click an appearance on the timeline to see that frame.")
+        self.picture = QLabel(HINT)
         self.picture.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.picture.setWordWrap(True)
         self.picture.setMinimumSize(160, 90)
@@ -92,7 +94,7 @@ class FramePreview(QWidget):
         self._request += 1
         self.shown, self._image = None, None
         self.picture.clear()
-        self.picture.setText("Click an appearance on the timeline to see that frame.")
+        self.picture.setText(HINT)
         self.caption.setText("")
 
     def _on_rendered(self, request: int, caption: str, done: RenderedFrame) -> None:

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 
 from screenalyzer_desktop.core.errors import ScreenalyzerError, internal_error
 from screenalyzer_desktop.core.workspace import Episode
-from screenalyzer_desktop.exports import write_exports
+from screenalyzer_desktop.exports import EDITOR_FORMATS, FORMATS, write_exports
 from screenalyzer_desktop.gui.frame_preview import FramePreview
 from screenalyzer_desktop.gui.results_charts import (
     CoappearanceMatrix,
@@ -44,7 +44,7 @@ from screenalyzer_desktop.gui.tasks import run_in_pool, wait_for_pool
 
 # Menu entry → export formats (exports.write_exports' names, plus "png" for the charts).
 EXPORT_CHOICES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("Everything", ("csv", "xlsx", "json", "png", "edl", "fcpxml")),
+    ("Everything", (*FORMATS, "png", *EDITOR_FORMATS)),
     ("CSV", ("csv",)),
     ("Excel workbook (XLSX)", ("xlsx",)),
     ("JSON", ("json",)),

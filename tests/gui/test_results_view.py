@@ -142,6 +142,17 @@ def test_clicking_an_appearance_shows_its_frame_with_boxes(qtbot, view: ResultsV
     assert person in view.preview.caption.text()
 
 
+def test_a_missing_video_shows_its_error_code_in_the_preview(qtbot, view: ResultsView, analysed_own_video) -> None:
+    assert open_episode(qtbot, view, analysed_own_video.episode)
+    analysed_own_video.video.unlink()
+    lane, start, end = view.timeline.segments[0]
+    point = view.timeline.scene_point((start + end) / 2, view.timeline.people[lane])
+    with qtbot.waitSignal(view.preview.failed, timeout=LOAD_MS) as blocker:
+        qtbot.mouseClick(view.timeline.viewport(), Qt.MouseButton.LeftButton, pos=point)
+    assert blocker.args[0].code == "ERR_VIDEO_NOT_FOUND"
+    assert view.preview.picture.text().startswith("ERR_VIDEO_NOT_FOUND: ") and view.preview.shown is None
+
+
 def test_export_writes_every_format_and_reports_errors_by_code(qtbot, view: ResultsView, demo,
                                                                  tmp_path: Path) -> None:
     assert open_episode(qtbot, view, demo.episode)
