@@ -65,6 +65,13 @@ def _names_axis(plot: pg.PlotWidget, side: str, names: list[str]) -> None:
         axis.setWidth(max([metrics.horizontalAdvance(n) for n in names], default=0) + 18)
 
 
+def _looks(colours: list[QColor], darker: bool) -> dict[str, Any]:
+    """BarGraphItem fill and outline per bar (pyqtgraph 0.14 fails on empty per-bar lists: no bars, no lists)."""
+    if not colours:
+        return {"brushes": None, "pens": None, "brush": pg.mkBrush(None), "pen": pg.mkPen(None)}
+    return {"brushes": colours, "pens": [pg.mkPen(c.darker(140) if darker else None) for c in colours]}
+
+
 class TimelineChart(pg.PlotWidget):
     """One lane per person across the episode, shot boundaries as thin lines; x zooms and pans."""
 
@@ -99,8 +106,7 @@ class TimelineChart(pg.PlotWidget):
         colours = [person_colour(i, len(self.people)) for i in range(len(self.people))]
         self.bars.setOpts(x0=[s[1] for s in self.segments], x1=[s[2] for s in self.segments],
                           y=[s[0] for s in self.segments], height=LANE_HEIGHT,
-                          brushes=[colours[s[0]] for s in self.segments],
-                          pens=[pg.mkPen(colours[s[0]].darker(140)) for s in self.segments])
+                          **_looks([colours[s[0]] for s in self.segments], darker=True))
         top, bottom = -0.5, max(len(self.people), 1) - 0.5
         cuts = np.repeat(np.asarray(data.shot_starts_s, dtype=float), 2)
         self.cuts.setData(x=cuts, y=np.tile([top, bottom], len(cuts) // 2), connect="pairs")
@@ -185,7 +191,7 @@ class ScreenTimeBars(_StillChart):
         seconds = summary["screen_time_s"].astype(float).tolist()
         count = len(seconds)
         self.bars.setOpts(x0=[0.0] * count, width=seconds, y=list(range(count)), height=LANE_HEIGHT,
-                          brushes=[person_colour(i, count) for i in range(count)], pens=[pg.mkPen(None)] * count)
+                          **_looks([person_colour(i, count) for i in range(count)], darker=False))
         shares = summary["share"].astype(float)
         self.set_texts([(f"{value:.1f} s · {share * 100:.1f} %", value, row, "k", (0, 0.5))
                         for row, (value, share) in enumerate(zip(seconds, shares, strict=True))])

@@ -200,6 +200,33 @@ def test_empty_states_and_reload_follow_the_artifacts(qtbot, view: ResultsView, 
     assert len(view.timeline.segments) == len(pd.read_csv(demo.episode.artifact("timeline.csv")))
 
 
+def test_label_edits_show_once_screen_time_is_recomputed(qtbot, view: ResultsView, demo) -> None:
+    from screenalyzer_desktop import labels, pipeline
+
+    assert open_episode(qtbot, view, demo.episode)
+    before = view.timeline.people
+    current = labels.load_labels(demo.episode)
+    first, second = (current.key_named(name) for name in before[:2])
+    labels.save_labels(demo.episode, labels.set_hidden(labels.rename(current, first, "Renamed Person"), second, True))
+    _, emit = events_sink()
+    pipeline.run(demo.workspace, demo.episode, "screentime", load_cfg(), emit)
+    assert open_episode(qtbot, view, demo.episode)
+    assert "Renamed Person" in view.timeline.people and before[0] not in view.timeline.people
+    assert before[1] not in view.timeline.people and len(view.timeline.people) == len(before) - 1
+
+    everyone_hidden = labels.load_labels(demo.episode)
+    for key in everyone_hidden.people:
+        everyone_hidden = labels.set_hidden(everyone_hidden, key, True)
+    labels.save_labels(demo.episode, everyone_hidden)
+    pipeline.run(demo.workspace, demo.episode, "screentime", load_cfg(), emit)
+    with qtbot.waitSignal(view.loaded, timeout=LOAD_MS) as blocker:
+        view.reload()
+    assert blocker.args == [True], "screen time ran: nobody on screen is a result, not a missing one"
+    assert view.timeline.people == [] and view.timeline.segments == [] and view.bars.values() == {}
+    assert view.table.model().rowCount() == 0 and view.matrix.matrix.shape == (0, 0)
+    assert view.status.text().startswith("0 people")
+
+
 def test_the_view_opens_standalone_on_an_episode_folder(demo) -> None:
     code = ("import runpy, sys; from PySide6.QtCore import QTimer; from PySide6.QtWidgets import QApplication; "
             "run = QApplication.exec; "
