@@ -16,7 +16,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from screenalyzer_desktop.core import faults
 from screenalyzer_desktop.core import state as run_state
+from screenalyzer_desktop.core.atomic import remove_temp_files
 from screenalyzer_desktop.core.config import Config
 from screenalyzer_desktop.core.errors import ScreenalyzerError, internal_error, prereq_failed
 from screenalyzer_desktop.core.records import CompletionRecord, clear_record, read_record, write_record
@@ -47,6 +49,7 @@ class Progress:
         self._t0 = time.monotonic()
 
     def __call__(self, fraction: float, message: str = "", **counters: Any) -> None:
+        faults.point("progress")
         fraction = min(1.0, max(0.0, float(fraction)))
         elapsed = time.monotonic() - self._t0
         eta = elapsed * (1 - fraction) / fraction if fraction > 0.02 else None
@@ -183,6 +186,10 @@ def run(workspace: Workspace, episode: Episode, target: str, config: Config, emi
     cancel = cancel or threading.Event()
     workspace.ensure_writable()
     with run_state.RunLock(episode):
+        # Holding the lock, any temp file in these folders was left by a writer that was killed.
+        for folder in (episode.artifacts_dir, episode.state_dir):
+            for name in remove_temp_files(folder):
+                log.debug("Removed %s left by an interrupted run", name)
         writer = run_state.StateWriter(episode, config.get("pipeline.state_write_interval_s"))
         handlers = [_EmitHandler(emit), _file_handler(episode, target)]
         for handler in handlers:
@@ -192,6 +199,7 @@ def run(workspace: Workspace, episode: Episode, target: str, config: Config, emi
             ctx = StageContext(workspace, episode, config, engine_for(config, workspace, episode),
                                accept_changed_source=accept_changed_source or target == "ingest")
             stages = plan(ctx, target, rerun_target=rerun_target)
+            writer.begin_run(target, stages)
             return _run_stages(ctx, stages, target, emit, writer, cancel)
         finally:
             for handler in handlers:
@@ -221,7 +229,9 @@ def _run_stages(ctx: StageContext, stages: list[str], target: str, emit: Emit,
         emit({"type": "stage", "stage": stage, "status": run_state.RUNNING, "plan": stages})
         log.info("Running %s (engine %s)", stage, ctx.engine_name)
         writer.start(stage)
+        faults.enter_stage(stage)
         clear_record(ctx.episode, stage)
+        faults.point("record_cleared")
         try:
             if cancel.is_set():
                 raise ScreenalyzerError("ERR_CANCELLED", detail=f"cancelled before {stage}")
@@ -232,6 +242,7 @@ def _run_stages(ctx: StageContext, stages: list[str], target: str, emit: Emit,
                                   config_hash=_config_hash(ctx, stage), inputs=inputs,
                                   summary=output.summary)
         except Exception as exc:
+            faults.leave_stage()
             error = exc if isinstance(exc, ScreenalyzerError) else internal_error(exc)
             status = run_state.CANCELLED if error.code == "ERR_CANCELLED" else run_state.FAILED
             if error.code == "ERR_INTERNAL":
@@ -241,6 +252,7 @@ def _run_stages(ctx: StageContext, stages: list[str], target: str, emit: Emit,
             if stage != target and status == run_state.FAILED:
                 raise prereq_failed(target, stage, error) from exc
             raise error from exc
+        faults.leave_stage()
         ctx.records[stage] = record
         summaries[stage] = output.summary
         writer.finish(stage, run_state.DONE, message="Done")

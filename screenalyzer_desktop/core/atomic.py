@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
+from screenalyzer_desktop.core import faults
 from screenalyzer_desktop.core.errors import ScreenalyzerError
 
 TEMP_SUFFIX = ".tmp"
@@ -64,21 +65,51 @@ def atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
+        faults.point(f"write:{path.name}:created")
         if os.name == "posix":
             os.fchmod(fd, _FILE_MODE)
         with os.fdopen(fd, "wb") as handle:
             write(handle)
             handle.flush()
+            faults.point(f"write:{path.name}:written")
             os.fsync(handle.fileno())
+        faults.point(f"write:{path.name}:synced")
         os.replace(tmp_name, path)
         tmp_name = None
+        faults.point(f"write:{path.name}:replaced")
         fsync_dir(path.parent)
+        faults.point(f"write:{path.name}:dir_synced")
     except OSError as exc:
         raise os_error(exc, path) from exc
     finally:
         if tmp_name is not None:
             with contextlib.suppress(OSError):
                 os.unlink(tmp_name)
+
+
+def remove_temp_files(folder: Path) -> list[str]:
+    """Delete the temp files a killed writer left in ``folder``; the names removed.
+
+    Only for folders that one process writes at a time (an episode's artifacts/ and state/, under its
+    run lock): there, any temp file belongs to a run that is gone.
+    """
+    removed = []
+    try:
+        entries = list(os.scandir(folder))
+    except FileNotFoundError:
+        return removed
+    except OSError as exc:
+        raise os_error(exc, Path(folder)) from exc
+    for entry in entries:
+        if is_temp_name(entry.name) and entry.is_file(follow_symlinks=False):
+            try:
+                os.unlink(entry.path)
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                raise os_error(exc, Path(entry.path)) from exc
+            removed.append(entry.name)
+    return removed
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:

@@ -85,6 +85,14 @@ def read_state(episode: Episode) -> dict[str, Any]:
     return state
 
 
+def run_target(state: dict[str, Any]) -> str | None:
+    """The stage the last run recorded in ``state`` aimed at (None for a state written before runs
+    recorded it, or a damaged one)."""
+    run = state.get("run")
+    target = run.get("target") if isinstance(run, dict) else None
+    return target if isinstance(target, str) else None
+
+
 class StateWriter:
     """Writes the state file for the run that holds the lock; progress writes are throttled."""
 
@@ -106,6 +114,10 @@ class StateWriter:
         if force or now - self._last_write >= self._min_interval_s:
             self._write()
             self._last_write = now
+
+    def begin_run(self, target: str, plan: list[str]) -> None:
+        """Record what this run aims at, so a resume (from the window or a terminal) continues to it."""
+        self._state["run"] = {"target": target, "plan": list(plan), "pid": os.getpid(), "started_at": time.time()}
 
     def start(self, stage: str) -> None:
         self.update(stage, force=True, status=RUNNING, pid=os.getpid(), started_at=time.time(),

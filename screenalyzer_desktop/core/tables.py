@@ -9,6 +9,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from screenalyzer_desktop.core import faults
 from screenalyzer_desktop.core.atomic import atomic_write_parquet
 from screenalyzer_desktop.core.errors import ScreenalyzerError
 
@@ -32,6 +33,7 @@ def write_table(path: Path, frame: pd.DataFrame, kind: str, vectors: dict[str, n
 
 def read_arrow(path: Path, kind: str, missing_code: str) -> pa.Table:
     """Read a table this module wrote; missing → ``missing_code``, damaged → ERR_ARTIFACT_CORRUPT."""
+    faults.point(f"read:{Path(path).name}")
     if not Path(path).is_file():
         raise ScreenalyzerError(missing_code, detail=f"{path} does not exist")
     try:
