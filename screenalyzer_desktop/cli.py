@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import threading
@@ -30,12 +31,20 @@ class Reporter:
         self.mode = mode
         self._bar: Any = None
         self._lock = threading.Lock()
+        self.stdout_closed = False
 
     def __call__(self, event: dict[str, Any]) -> None:
         with self._lock:
             if self.mode == "jsonl":
-                sys.stdout.write(json.dumps(event, ensure_ascii=False, default=str) + "\n")
-                sys.stdout.flush()
+                if self.stdout_closed:
+                    return
+                try:
+                    sys.stdout.write(json.dumps(event, ensure_ascii=False, default=str) + "\n")
+                    sys.stdout.flush()
+                except BrokenPipeError:
+                    # The reader (the window) is gone: the run goes on; its state and artifacts say the rest.
+                    self.stdout_closed = True
+                    silence_stdout()
             elif self.mode == "bar":
                 self._draw(event)
 
@@ -72,6 +81,35 @@ class Reporter:
         elif error.detail and error.code != "ERR_INTERNAL":
             print(f"  {error.detail}", file=sys.stderr)
         print(f"  hint: {error.hint}", file=sys.stderr)
+
+
+def silence_stdout() -> None:
+    """Point stdout at the null device after its reader left, so no later write or the exit flush fails."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - lives as long as the process
+
+
+class _ArgumentParser(argparse.ArgumentParser):
+    """Usage errors become ERR_USAGE, reported like every other error (a JSON line in jsonl mode)."""
+
+    def error(self, message: str) -> Any:
+        raise ScreenalyzerError("ERR_USAGE", detail=f"{self.prog}: {message}",
+                                extra={"usage": self.format_usage().strip()})
+
+
+def _progress_mode(argv: Sequence[str]) -> str:
+    """The --progress mode asked for, read from raw arguments that argparse refused."""
+    for i, arg in enumerate(argv):
+        option, sep, value = arg.partition("=")
+        if len(option) >= 3 and "--progress".startswith(option):
+            value = value if sep else (argv[i + 1] if i + 1 < len(argv) else "")
+            if value in ("bar", "jsonl", "none"):
+                return value
+    return "bar"
 
 
 def _install_cancel_handlers() -> threading.Event:
@@ -275,7 +313,7 @@ def _finish(workspace: Workspace, episode: Episode, config: Config, result: dict
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="screenalyzer", description=__doc__.splitlines()[0])
+    parser = _ArgumentParser(prog="screenalyzer", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--workspace", type=Path, default=None, help="workspace folder (default: user data dir)")
@@ -325,12 +363,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except ScreenalyzerError as error:
+        report = Reporter(_progress_mode(argv))
+        if report.mode != "jsonl":
+            print(error.extra.get("usage", ""), file=sys.stderr)
+        report.error(error)
+        return error.exit_code
     report = Reporter(args.progress)
     cancel = _install_cancel_handlers()
     func: Callable[[argparse.Namespace, Reporter, threading.Event], int] = args.func
     try:
-        return func(args, report, cancel)
+        code = func(args, report, cancel)
+        sys.stdout.flush()  # here, not at exit, so that a closed pipe is caught below
+        return code
+    except BrokenPipeError:  # plain output piped into a reader that stopped early (`| head`)
+        silence_stdout()
+        return 0
     except ScreenalyzerError as error:
         report.error(error)
         return error.exit_code

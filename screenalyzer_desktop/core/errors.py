@@ -70,6 +70,9 @@ CATALOGUE: dict[str, ErrorSpec] = {
     "ERR_PREREQ_FAILED": ErrorSpec(
         "A stage this one depends on failed.",
         "See the cause below, fix it, then run again.", 7),
+    "ERR_USAGE": ErrorSpec(
+        "The command line is not valid.",
+        "Run `screenalyzer --help` (or `screenalyzer COMMAND --help`) for the accepted arguments.", 2),
     "ERR_CONFIG_INVALID": ErrorSpec(
         "A setting has an invalid value.",
         "Correct the value named in the detail, or reset it to its default.", 2),

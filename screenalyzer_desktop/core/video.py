@@ -104,8 +104,47 @@ def _mp4_handlers(handle: BinaryIO) -> list[bytes]:
     return []
 
 
-def probe(path: Path) -> VideoInfo:
-    """Metadata of a decodable video. Refuses non-videos, audio-only files and undecodable streams."""
+def probe(path: Path, *, vfr_check_s: float | None = None, vfr_max_drift_frames: float | None = None) -> VideoInfo:
+    """Metadata of a decodable video. Refuses non-videos, audio-only files, undecodable streams and a
+    variable frame rate the stages would mistime (limits default to the ``video`` settings)."""
+    info = _probe(path)
+    if vfr_check_s is None or vfr_max_drift_frames is None:
+        from screenalyzer_desktop.core.config import load_config
+
+        video = load_config().section("video")
+        vfr_check_s = video["vfr_check_s"] if vfr_check_s is None else vfr_check_s
+        vfr_max_drift_frames = video["vfr_max_drift_frames"] if vfr_max_drift_frames is None else vfr_max_drift_frames
+    frames = min(info.frame_count, int(round(vfr_check_s * info.fps)))
+    drift = frame_time_drift(path, info.fps, frames) if frames > 1 else 0.0
+    if drift > vfr_max_drift_frames:
+        raise ScreenalyzerError(
+            "ERR_VIDEO_UNSUPPORTED",
+            detail=f"{path}: variable frame rate (frame times drift {drift:.1f} frames from a constant "
+                   f"{info.fps:.3g} fps)",
+            hint="Convert it to a constant frame rate, e.g. `ffmpeg -i IN -fps_mode cfr -r 25 -c:a copy OUT.mp4`, "
+                 "and import the copy.",
+            extra={"variable_frame_rate": True, "drift_frames": round(drift, 2)})
+    return info
+
+
+def frame_time_drift(path: Path, fps: float, frames: int) -> float:
+    """The largest gap, in frame intervals, between a frame's own timestamp and index / fps, over the
+    first ``frames`` frames (grabbed, not decoded to pixels)."""
+    cap = open_capture(path)
+    worst, first = 0.0, None
+    try:
+        for index in range(frames):
+            if not cap.grab():
+                break
+            msec = cap.get(cv2.CAP_PROP_POS_MSEC)
+            first = msec if first is None else first
+            worst = max(worst, abs((msec - first) / 1000.0 * fps - index))
+    finally:
+        cap.release()
+    return worst
+
+
+def _probe(path: Path) -> VideoInfo:
     cap = open_capture(path)
     try:
         width = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH))

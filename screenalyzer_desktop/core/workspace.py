@@ -58,6 +58,10 @@ def content_fingerprint(path: Path, block: int = 1 << 20) -> str:
     return digest.hexdigest()[:32]
 
 
+_REIMPORT_HINT = ("The episode's own record (episode.json) is damaged: delete the episode's folder and import "
+                  "the video again.")
+
+
 class Episode:
     """One analysed video: paths of its files. Holds no state of its own beyond the folder."""
 
@@ -90,9 +94,16 @@ class Episode:
 
     def read_meta(self) -> dict[str, Any]:
         try:
-            return read_json(self.meta_path)
+            meta = read_json(self.meta_path)
         except FileNotFoundError as exc:
             raise ScreenalyzerError("ERR_EPISODE_NOT_FOUND", detail=f"{self.meta_path} is missing") from exc
+        except ScreenalyzerError as exc:  # the video's path is in this file: no stage can rebuild it
+            raise ScreenalyzerError(exc.code, detail=exc.detail, hint=_REIMPORT_HINT) from exc
+        if not isinstance(meta, dict) or not isinstance(meta.get("source"), dict) \
+                or not isinstance(meta["source"].get("path"), str):
+            raise ScreenalyzerError("ERR_ARTIFACT_CORRUPT", detail=f"{self.meta_path}: no source video recorded",
+                                    hint=_REIMPORT_HINT)
+        return meta
 
     def write_meta(self, meta: dict[str, Any]) -> None:
         atomic_write_json(self.meta_path, meta)
