@@ -93,6 +93,17 @@ def test_truncated_video_is_analysed_up_to_its_last_whole_frame(tmp_path: Path, 
     assert lines[-1]["summaries"]["detect_embed"]["frames"] == video["frame_count"]
 
 
+def test_4k_video_is_analysed(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """Correctness only: its peak memory against 720p is measured by benchmarks/memory_4k.py."""
+    video = write_video(tmp_path / "uhd.mp4", frames=12, fps=10.0, size=(3840, 2160), who=two_people)
+    code, lines = _analyze(capsys, monkeypatch, video, tmp_path / "ws")
+    assert code == 0, lines[-1]
+    info = Workspace(tmp_path / "ws").resolve(str(video)).read_meta()["video"]
+    assert (info["width"], info["height"], info["frame_count"]) == (3840, 2160, 12)
+    assert lines[-1]["summaries"]["detect_embed"]["frames"] == 12
+
+
 def test_unicode_spaces_and_very_long_names_in_every_path(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     folder = tmp_path / "Médiathèque été 2026" / ("ü n i c ø d e " * 4).strip()

@@ -33,7 +33,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from support import REPO_ROOT, child_env, cli_command, events_sink, two_people, write_video
+from support import REPO_ROOT, CliProcess, child_env, cli_command, events_sink, run_cli, two_people, write_video
 
 from screenalyzer_desktop import pipeline
 from screenalyzer_desktop.core import faults
@@ -448,3 +448,26 @@ def test_run_outlives_its_killed_window_and_nothing_stays_running(baseline: Base
     for stage in pipeline.ORDER[1:]:
         for rel in record_artifacts(episode, stage):
             assert_same_content(episode.dir / rel, reference.dir / rel)
+
+
+# -- two runs of one stage at once ----------------------------------------------------------------------
+def test_same_stage_twice_is_busy_then_a_dead_runs_lock_is_recovered(baseline: Baseline, tmp_path: Path) -> None:
+    workspace = _fresh_copy(baseline, "detect_embed", tmp_path / "ws")
+    episode = workspace.episode(baseline.episode_id)
+    first = CliProcess("run-stage", episode.id, "detect_embed", "--workspace", workspace.root, "--progress",
+                       "jsonl", *CLI_SETTINGS)
+    try:
+        first.wait_for(lambda e: e["type"] == "progress" and e["stage"] == "detect_embed", timeout=120)
+        second = run_cli("run-stage", episode.id, "detect_embed", "--workspace", workspace.root, "--progress",
+                         "jsonl", *CLI_SETTINGS)
+        assert second.returncode == 6 and second.last["code"] == "ERR_EPISODE_BUSY", second.stdout[-2000:]
+        assert second.last["extra"]["pid"] == first.proc.pid
+        assert first.proc.poll() is None, "the refused run must not disturb the running one"
+        assert run_state.read_state(episode)["stages"]["detect_embed"]["status"] == run_state.RUNNING
+    finally:
+        first.kill()
+    assert run_state.read_state(episode)["stages"]["detect_embed"]["status"] == run_state.INTERRUPTED
+    again = run_cli("run-stage", episode.id, "detect_embed", "--if-needed", "--workspace", workspace.root,
+                    "--progress", "jsonl", *CLI_SETTINGS)
+    assert again.returncode == 0 and again.last["ran"] == ["detect_embed"], again.stdout[-2000:]
+    assert run_state.read_state(episode)["stages"]["detect_embed"]["status"] == run_state.DONE
