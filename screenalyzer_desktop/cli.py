@@ -250,15 +250,33 @@ def _export(workspace: Workspace, episode: Episode, config: Config, out: Path,
     chosen = tuple(dict.fromkeys(formats or ["csv", "xlsx", "json"]))
     written = write_exports(result, metadata, out, chosen, media=episode.source)
     if "png" in chosen:
-        import os
-
-        # The charts are the Results tab's own widgets, drawn offscreen: no display needed.
-        os.environ["QT_QPA_PLATFORM"] = "offscreen"
-        from screenalyzer_desktop.gui.results_charts import write_chart_pngs
-        from screenalyzer_desktop.gui.results_data import results_for
-
-        written += write_chart_pngs(results_for(episode, result, metadata), out)
+        written += _chart_pngs(episode, result, metadata, out)
     return written
+
+
+def _chart_pngs(episode: Episode, result: Any, metadata: dict[str, Any], out: Path) -> list[Path]:
+    """The charts are the Results tab's own widgets, drawn offscreen in a child process: this process
+    (a stage worker's program) never loads Qt, and needs no display."""
+    import os
+    import subprocess
+
+    from screenalyzer_desktop.core.paths import is_frozen
+    from screenalyzer_desktop.exports import to_json
+
+    if is_frozen():  # the bundle's programs run no `-m` modules
+        raise ScreenalyzerError("ERR_CONFIG_INVALID", detail="--format png is drawn by the window in the installed "
+                                "app: use Results ▸ Export ▸ Charts as PNG")
+    done = subprocess.run([sys.executable, "-m", "screenalyzer_desktop.gui.results_charts", str(episode.dir),
+                           str(out)], input=json.dumps(to_json(result, metadata), default=str), capture_output=True,
+                          text=True, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    try:
+        answer = json.loads(done.stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        raise internal_error(RuntimeError(f"the chart renderer exited with {done.returncode}: "
+                                          f"{done.stderr[-2000:]}")) from None
+    if "error" in answer:
+        raise ScreenalyzerError.from_dict(answer["error"])
+    return [Path(path) for path in answer["written"]]
 
 
 def cmd_demo(args: argparse.Namespace, report: Reporter, cancel: threading.Event) -> int:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import cv2
 import opentimelineio as otio
 import pandas as pd
 import pytest
-from support import run_cli
+from support import child_env, run_cli
 
 from screenalyzer_desktop import screentime_calc
 from screenalyzer_desktop.exports import EDITOR_FORMATS, EDL_NAME, FCPXML_NAME, FORMATS, editor_rate, write_exports
@@ -134,3 +136,21 @@ def test_the_cli_exports_every_format(analysed) -> None:
     for name in ("chart_timeline.png", "chart_screentime.png", "chart_coappearance.png"):
         image = cv2.imread(str(out / name))
         assert image is not None and image.shape[0] > 100 and image.shape[1] > 300, name
+
+
+def test_png_export_draws_in_a_child_and_keeps_the_cli_free_of_qt(analysed) -> None:
+    from screenalyzer_desktop.gui.results_charts import PNG_NAMES
+
+    out = analysed.workspace.root.parent / "png-only"
+    code = ("import json, sys\n"
+            "from screenalyzer_desktop.cli import main\n"
+            f"status = main(['export', {analysed.episode.id!r}, '--workspace', {str(analysed.workspace.root)!r}, "
+            f"'--out', {str(out)!r}, '--format', 'png'])\n"
+            "print(json.dumps([status, sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('PySide6', 'shiboken6', 'pyqtgraph'))]))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180,
+                          env=child_env())
+    assert done.returncode == 0, done.stderr[-3000:]
+    status, qt_modules = json.loads(done.stdout.splitlines()[-1])
+    assert status == 0 and qt_modules == []
+    assert sorted(Path(line).name for line in done.stdout.splitlines()[:-1]) == sorted(PNG_NAMES.values())

@@ -1,10 +1,14 @@
 """The charts of the Results tab (pyqtgraph): timeline lanes, screen time bars, co-appearance matrix.
 
-The same widgets, drawn offscreen, are the PNG export (GUI and CLI alike).
+The same widgets, drawn offscreen, are the PNG export: in the window, and for the engine CLI (which
+never loads Qt itself) in a child process, ``python -m screenalyzer_desktop.gui.results_charts``.
 """
 
 from __future__ import annotations
 
+import json
+import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +19,9 @@ from PySide6.QtGui import QColor, QFontMetrics
 from PySide6.QtWidgets import QApplication, QWidget
 
 from screenalyzer_desktop.core.atomic import atomic_write_bytes
-from screenalyzer_desktop.gui.results_data import ResultsData
+from screenalyzer_desktop.core.errors import ScreenalyzerError, internal_error
+from screenalyzer_desktop.core.workspace import Episode
+from screenalyzer_desktop.gui.results_data import ResultsData, results_for, screentime_from_json
 
 LANE_HEIGHT = 0.7  # of the 1.0 between lanes
 PNG_NAMES = {"timeline": "chart_timeline.png", "screentime": "chart_screentime.png",
@@ -266,3 +272,25 @@ def write_chart_pngs(data: ResultsData, out_dir: Path) -> list[Path]:
         chart.deleteLater()
     return written
 
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``EPISODE_DIR OUT_DIR``, the results (a screentime.json document) on stdin: write the chart PNGs
+    and print one JSON line, ``{"written": [paths]}`` or ``{"error": {...}}`` (a ScreenalyzerError)."""
+    episode_dir, out_dir = (sys.argv[1:] if argv is None else list(argv))[:2]
+    try:
+        result, metadata = screentime_from_json(json.loads(sys.stdin.read()))
+        written = write_chart_pngs(results_for(Episode(Path(episode_dir)), result, metadata), Path(out_dir))
+    except ScreenalyzerError as error:
+        print(json.dumps({"error": error.to_dict()}))
+        return error.exit_code
+    except Exception as exc:  # noqa: BLE001 - handed to the CLI as a structured error
+        error = internal_error(exc)
+        print(json.dumps({"error": error.to_dict()}))
+        return error.exit_code
+    print(json.dumps({"written": [str(path) for path in written]}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -80,12 +80,17 @@ def load_results(episode: Episode) -> ResultsData | None:
         raise ScreenalyzerError("ERR_SCREENTIME_MISSING", detail=f"{path} is missing") from exc
     except (OSError, ValueError) as exc:
         raise ScreenalyzerError("ERR_ARTIFACT_CORRUPT", detail=f"{path}: {exc}") from exc
+    return results_for(episode, *screentime_from_json(doc))
+
+
+def screentime_from_json(doc: dict[str, Any]) -> tuple[ScreenTime, dict[str, Any]]:
+    """The tables and metadata of a screentime.json document (exports.to_json)."""
     people = pd.DataFrame(doc["people"], columns=SUMMARY_COLUMNS)
     timeline = pd.DataFrame(doc["timeline"], columns=TIMELINE_COLUMNS)
     order = people["person"].tolist()
     together = pd.DataFrame(doc["coappearance"], dtype=float).T.reindex(index=order, columns=order).fillna(0.0)
     together.index.name = "person"
-    return results_for(episode, ScreenTime(people, timeline, together), doc["metadata"])
+    return ScreenTime(people, timeline, together), dict(doc["metadata"])
 
 
 def results_for(episode: Episode, result: ScreenTime, metadata: dict[str, Any]) -> ResultsData:
