@@ -1,9 +1,10 @@
 """The editor's corrections, layered over the cluster stage: which person each track belongs to.
 
 `labels.json` in the episode folder holds the whole current assignment (not a list of edits), so it
-survives a restart without replaying history, and each edit is one atomic write. It names the
-clusters.parquet it was made over: when the cluster stage runs again, the old labels are kept aside
-as `labels.stale-<time>.json` and the editor starts from the new clusters.
+survives a restart without replaying history, and each edit is one atomic write. Labels are about
+tracks: when the cluster stage runs again over the same tracks (the cast grew, a threshold moved),
+the editor's labels stay, and people still unnamed take a name the new clusters got from the face
+bank. Only when the tracks themselves change are old labels kept aside as `labels.stale-<time>.json`.
 
 Every edit is a pure function ``Labels -> Labels``; the window's undo stack keeps the before and
 after values, so undo and redo are one save each. Screen time reads `track_people`, so it follows the
@@ -53,7 +54,7 @@ class Person:
 
 @dataclass(frozen=True)
 class Labels:
-    base: str  # sha256 of the clusters.parquet these labels were made over
+    base: str  # sha256 of the tracks.parquet these labels are about
     people: dict[str, Person]
     tracks: dict[int, str | None]  # track → person key; None: nobody (noise, or ejected by the editor)
     rejected: dict[int, frozenset[str]] = field(default_factory=dict)  # track → people it is "not"
@@ -104,7 +105,7 @@ class Labels:
         return labels
 
 
-def from_clusters(clusters: pd.DataFrame, base: str) -> Labels:
+def from_clusters(clusters: pd.DataFrame, base: str = "") -> Labels:
     """The cluster stage's answer as labels: one person per cluster, noise tracks unassigned."""
     people: dict[str, Person] = {}
     tracks: dict[int, str | None] = {}
@@ -123,19 +124,38 @@ def labels_path(episode: Episode) -> Path:
 
 
 def load_labels(episode: Episode) -> Labels:
-    """The episode's labels: the saved ones if made over the current clusters, else fresh ones."""
-    clusters_file = episode.artifact("clusters.parquet")
-    clusters, _ = read_table(clusters_file, "clusters", "ERR_CLUSTERS_MISSING")
-    base = sha256_file(clusters_file)
+    """The saved labels over the current clusters' cast names, or the clusters themselves."""
+    clusters, _ = read_table(episode.artifact("clusters.parquet"), "clusters", "ERR_CLUSTERS_MISSING")
+    tracks_file = episode.artifact("tracks.parquet")
+    if not tracks_file.exists():
+        raise ScreenalyzerError("ERR_TRACKS_MISSING", detail=f"{tracks_file} is missing")
+    fresh = from_clusters(clusters, sha256_file(tracks_file))
     path = labels_path(episode)
     try:
         saved = Labels.from_dict(read_json(path))
     except FileNotFoundError:
-        return from_clusters(clusters, base)
-    if saved.base == base:
-        return saved
+        return fresh
+    if saved.base == fresh.base and set(saved.tracks) == set(fresh.tracks):
+        return adopt_cast_names(saved, fresh)
     path.replace(path.with_name(f"labels.stale-{time.strftime('%Y%m%d-%H%M%S')}.json"))
-    return from_clusters(clusters, base)
+    return fresh
+
+
+def adopt_cast_names(saved: Labels, fresh: Labels) -> Labels:
+    """An unnamed person whose tracks the new clusters all give one face-bank name, not yet taken,
+    gets that name (to confirm)."""
+    people = dict(saved.people)
+    taken = {p.name for p in people.values()}
+    for key, person in saved.people.items():
+        if not person.unnamed:
+            continue
+        found = {fresh.tracks[t] for t in saved.tracks_of(key)}
+        if len(found) == 1 and None not in found:
+            match = fresh.people[found.pop()]
+            if match.to_confirm and match.name not in taken:
+                people[key] = replace(person, name=match.name, named_by=CAST)
+                taken.add(match.name)
+    return replace(saved, people=people)
 
 
 def save_labels(episode: Episode, labels: Labels) -> None:

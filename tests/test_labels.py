@@ -100,16 +100,32 @@ def test_corrupt_labels_file_is_reported(demo) -> None:
     assert info.value.code == "ERR_ARTIFACT_CORRUPT"
 
 
-def test_labels_over_old_clusters_are_set_aside(demo) -> None:
+def test_labels_outlive_a_new_cluster_run_and_take_its_cast_names(demo) -> None:
+    labels = lb.load_labels(demo.episode)
+    anna, unnamed = _key(labels, "anna"), _key(labels, "cluster_1")
+    edited = lb.set_hidden(labels, anna, True)
+    lb.save_labels(demo.episode, edited)
+    clusters, _ = read_table(demo.episode.artifact("clusters.parquet"), "clusters", "ERR_CLUSTERS_MISSING")
+    theirs = clusters["track"].isin(labels.tracks_of(unnamed))
+    clusters.loc[theirs, ["person", "named_by"]] = ["tom_hanks", "cast"]  # the cast grew: now matched
+    clusters.loc[clusters["cluster"] >= 0, "cluster"] += 100  # and a new run numbers clusters anew
+    write_table(demo.episode.artifact("clusters.parquet"), clusters, "clusters")
+    again = lb.load_labels(demo.episode)
+    assert again.people[anna].hidden, "the editor's word outlives a new cluster run"
+    assert (again.people[unnamed].name, again.people[unnamed].named_by) == ("tom_hanks", "cast")
+    assert again.tracks == labels.tracks
+    assert not list(demo.episode.dir.glob("labels.stale-*.json"))
+
+
+def test_labels_over_other_tracks_are_set_aside(demo) -> None:
     labels = lb.load_labels(demo.episode)
     lb.save_labels(demo.episode, lb.set_hidden(labels, next(iter(labels.people)), True))
-    clusters, _ = read_table(demo.episode.artifact("clusters.parquet"), "clusters", "ERR_CLUSTERS_MISSING")
-    clusters.loc[clusters["cluster"] >= 0, "cluster"] += 100  # as a new cluster run numbers them
-    write_table(demo.episode.artifact("clusters.parquet"), clusters, "clusters")
+    tracks, vectors = read_table(demo.episode.artifact("tracks.parquet"), "tracks", "ERR_TRACKS_MISSING")
+    write_table(demo.episode.artifact("tracks.parquet"), tracks.iloc[::-1].reset_index(drop=True), "tracks",
+                {"prototype": vectors["prototype"][::-1]})
     fresh = lb.load_labels(demo.episode)
     assert not any(p.hidden for p in fresh.people.values())
     assert len(list(demo.episode.dir.glob("labels.stale-*.json"))) == 1
-    assert all(key.startswith("c1") for key in fresh.people)
 
 
 def test_screentime_stage_follows_the_labels(demo) -> None:

@@ -1,5 +1,6 @@
-"""The main window: episode library and run queue on the left, pipeline and log of the selected
-episode on the right, menus, drag and drop, and a status bar with the live-run indicator."""
+"""The main window: episode library and run queue on the left, the selected episode's tabs (pipeline
+and log, review, results, cast) on the right, menus, drag and drop, and a status bar with the live-run
+indicator."""
 
 from __future__ import annotations
 
@@ -15,13 +16,13 @@ from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QSp
 from screenalyzer_desktop.core.config import Config
 from screenalyzer_desktop.core.errors import ScreenalyzerError
 from screenalyzer_desktop.core.workspace import Workspace
+from screenalyzer_desktop.gui.episode_view import EpisodeView
 from screenalyzer_desktop.gui.error_view import ErrorPanel
 from screenalyzer_desktop.gui.jobs import IMPORT, STAGE, Job, RunQueue
 from screenalyzer_desktop.gui.library import EpisodeLibraryModel, LibraryView
 from screenalyzer_desktop.gui.live_indicator import LiveIndicator
-from screenalyzer_desktop.gui.log_panel import LogModel, LogPanel, read_log_tail
+from screenalyzer_desktop.gui.log_panel import LogModel, read_log_tail
 from screenalyzer_desktop.gui.menus import build_menus
-from screenalyzer_desktop.gui.pipeline_panel import PipelinePanel
 from screenalyzer_desktop.gui.queue_view import QueueView
 from screenalyzer_desktop.gui.settings import AppSettings, load_settings, save_settings
 from screenalyzer_desktop.gui.snapshots import EpisodeSnapshot, list_episode_ids, load_snapshot
@@ -54,13 +55,14 @@ class MainWindow(QMainWindow):
         self.settings: AppSettings = load_settings(store)
         self._config: Config | None = None  # parsed once per settings change: YAML parsing is slow
         self.workspace = Workspace(self.settings.workspace_path())
-        self.imports = RunQueue(self.settings_args, self, grace_ms=grace_ms)
+        self.imports = RunQueue(lambda: self.settings.import_args(), self, grace_ms=grace_ms)
         self.runs = RunQueue(self.settings_args, self, grace_ms=grace_ms)
         self.library = EpisodeLibraryModel(self)
         self.library_view = LibraryView(self.library)
         self.queue_view = QueueView([self.runs, self.imports])
-        self.pipeline_panel = PipelinePanel()
-        self.log_panel = LogPanel()
+        self.episode_view = EpisodeView()
+        self.pipeline_panel = self.episode_view.pipeline_panel
+        self.log_panel = self.episode_view.log_panel
         self.banner = ErrorPanel(closable=True)
         self.live = LiveIndicator()
         self.workspace_label = QLabel()
@@ -84,15 +86,11 @@ class MainWindow(QMainWindow):
         left_layout.setContentsMargins(6, 6, 0, 6)
         left_layout.addWidget(self.library_view, 1)
         left_layout.addWidget(self.queue_view)
-        right = QSplitter(Qt.Orientation.Vertical)
-        right.addWidget(self.pipeline_panel)
-        right.addWidget(self.log_panel)
-        right.setStretchFactor(1, 1)
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(left)
-        split.addWidget(right)
+        split.addWidget(self.episode_view)
         split.setStretchFactor(1, 1)
-        split.setSizes([480, 800])
+        split.setSizes([420, 1020])
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(4, 4, 4, 0)
@@ -116,6 +114,10 @@ class MainWindow(QMainWindow):
         self.runs.jobStarted.connect(self._on_runs_job_started)
         self.runs.jobEnded.connect(self._on_runs_job_ended)
         self.imports.jobEnded.connect(self._on_imports_job_ended)
+        self.episode_view.labelsChanged.connect(self._on_episode_view_labels_changed)
+        self.episode_view.castChanged.connect(self.reload_episode)
+        self.episode_view.rerunRequested.connect(lambda episode_id, stage: self.run_stage(episode_id, stage,
+                                                                                         if_needed=True))
 
     def settings_args(self) -> list[str]:
         return self.settings.engine_args()
@@ -177,6 +179,7 @@ class MainWindow(QMainWindow):
             shown = self.pipeline_panel.snapshot
             if self.selected_id() == episode_id and shown is not None and shown.id == episode_id:
                 self.pipeline_panel.set_snapshot(snapshot)
+                self._show_episode(episode_id)
             elif self.selected_id() == episode_id:
                 self._on_library_current_row_changed()  # the selected placeholder became this episode
             elif self.selected_id() is None and self.library_view.currentIndex().row() < 0:
@@ -208,9 +211,24 @@ class MainWindow(QMainWindow):
         episode_id = self.selected_id()
         self.pipeline_panel.set_snapshot(self.snapshots.get(episode_id) if episode_id else None)
         self.log_panel.set_model(self.log_model(episode_id) if episode_id else None)
+        self._show_episode(episode_id)
         self._sync_panel_job()
         if episode_id in self._errors:
             self.pipeline_panel.show_error(self._errors[episode_id])
+
+    def _show_episode(self, episode_id: str | None) -> None:
+        """Point the review, results and cast tabs at the episode; they reload when its stages change."""
+        snapshot = self.snapshots.get(episode_id or "")
+        if episode_id is None or snapshot is None:
+            self.episode_view.set_episode(self.workspace, None, None)
+            return
+        stamp = (*(f"{s.stage}:{s.status}" for s in snapshot.stages), str(snapshot.last_run))
+        self.episode_view.set_episode(self.workspace, self.workspace.episode(episode_id), self._config, stamp)
+
+    def _on_episode_view_labels_changed(self, episode_id: str) -> None:
+        """An edit of the people: screen time and its exports are recomputed by the engine, as ever."""
+        if self.runs.job_for(episode_id) is None:
+            self.run_stage(episode_id, ORDER[-1], if_needed=True)
 
     def log_model(self, episode_id: str) -> LogModel:
         """The episode's log lines; a new one starts with the tail of its newest log file."""

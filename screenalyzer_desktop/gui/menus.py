@@ -25,7 +25,8 @@ def _action(window: MainWindow, text: str, slot: Callable[[], object],
 
 
 def build_menus(window: MainWindow) -> None:
-    """File (Open…, Open Folder…, Preferences…, Quit), Run (full pipeline, resume, cancel), Help."""
+    """File (Open…, Open Folder…, Preferences…, Quit), Edit (undo and redo of the people), Run (full
+    pipeline, resume, cancel), Help."""
     keys = QKeySequence.StandardKey
     window.open_action = _action(window, "&Open…", window.open_files, keys.Open)
     window.open_folder_action = _action(window, "Open &Folder…", window.open_folder, "Ctrl+Shift+O")
@@ -46,6 +47,10 @@ def build_menus(window: MainWindow) -> None:
     for item in (window.open_action, window.open_folder_action, None, window.preferences_action, None,
                  window.quit_action):
         file_menu.addSeparator() if item is None else file_menu.addAction(item)
+    edit_menu = menus.addMenu("&Edit")
+    review = window.episode_view.review_view
+    edit_menu.addAction(review.undoAction)
+    edit_menu.addAction(review.redoAction)
     run_menu = menus.addMenu("&Run")
     for action in (window.run_all_action, window.resume_action, window.cancel_action):
         run_menu.addAction(action)

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from screenalyzer_desktop.cast_bank import cast_photos
 from screenalyzer_desktop.core.config import load_config
 from screenalyzer_desktop.core.errors import ScreenalyzerError
 from screenalyzer_desktop.core.workspace import Workspace
@@ -67,6 +68,12 @@ class PreferencesDialog(QDialog):
         self.fps_spin.setValue(settings.sample_fps or float(self._defaults["detect.sample_fps"]))
         self.fps_spin.setToolTip(f"Frames the face detector looks at per second of video "
                                  f"(default {self._defaults['detect.sample_fps']})")
+        self.cast_edit = QLineEdit(settings.cast_dir)
+        self.cast_edit.setPlaceholderText("none: people are numbered, not named")
+        self.cast_edit.setToolTip("One sub-folder of photos per cast member; every episode imported is matched "
+                                  "against it")
+        self.show_edit = QLineEdit(settings.show)
+        self.show_edit.setPlaceholderText("the cast folder's name")
         self.pack_edit = QLineEdit(settings.pack_dir)
         default_pack = workspace.models_dir / str(self._defaults["engines.insightface.pack_name"])
         self.pack_edit.setPlaceholderText(str(default_pack))
@@ -119,6 +126,8 @@ class PreferencesDialog(QDialog):
         form.addRow("Workspace folder", self._folder_row(self.workspace_edit, "Workspace folder"))
         form.addRow("Face engine", self.engine_box)
         form.addRow("Sampling rate", self.fps_spin)
+        form.addRow("Cast folder for new episodes", self._folder_row(self.cast_edit, "Cast folder of the show"))
+        form.addRow("Show", self.show_edit)
         return page
 
     def _models_tab(self) -> QWidget:
@@ -218,8 +227,11 @@ class PreferencesDialog(QDialog):
         settings = self._settings.with_changes(
             workspace=self.workspace_edit.text().strip(), engine=self.engine_box.currentData(),
             pack_dir=self.pack_edit.text().strip(), provider=self.provider_box.currentData(),
-            sample_fps=None if fps == self._defaults["detect.sample_fps"] else fps, overrides=overrides)
+            sample_fps=None if fps == self._defaults["detect.sample_fps"] else fps, overrides=overrides,
+            cast_dir=self.cast_edit.text().strip(), show=self.show_edit.text().strip())
         settings.config()
+        if settings.cast_dir:
+            cast_photos(Path(settings.cast_dir).expanduser())
         return settings
 
     def accept(self) -> None:

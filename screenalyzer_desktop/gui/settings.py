@@ -64,6 +64,8 @@ class AppSettings:
     provider: str = PROVIDER_AUTO  # auto, or the onnxruntime provider to prefer
     sample_fps: float | None = None  # None: the default from configs
     overrides: dict[str, Any] = field(default_factory=dict)  # other settings, dotted key -> value
+    cast_dir: str = ""  # the show's cast folder, matched in every episode imported (empty: none)
+    show: str = ""  # the show's name for its face bank (empty: the cast folder's name)
 
     def workspace_path(self) -> Path:
         return Path(self.workspace).expanduser() if self.workspace else default_workspace()
@@ -89,6 +91,11 @@ class AppSettings:
         for key, value in sorted(self.config_overrides().items()):
             args += ["--set", f"{key}={cli_value(value)}"]
         return args
+
+    def import_args(self) -> list[str]:
+        """Arguments of an import: the engine's, and the show's cast when one is set."""
+        cast = ["--cast", str(Path(self.cast_dir).expanduser())] if self.cast_dir else []
+        return self.engine_args() + cast + (["--show", self.show] if cast and self.show else [])
 
     def with_changes(self, **changes: Any) -> AppSettings:
         return replace(self, **changes)
@@ -125,6 +132,8 @@ def load_settings(store: QSettings) -> AppSettings:
         provider=str(values.get("provider") or PROVIDER_AUTO),
         sample_fps=_float(fps) if fps not in (None, "") else None,
         overrides=overrides if isinstance(overrides, dict) else {},
+        cast_dir=str(values.get("cast_dir") or ""),
+        show=str(values.get("show") or ""),
     )
 
 
@@ -137,6 +146,8 @@ def save_settings(store: QSettings, settings: AppSettings) -> None:
     store.setValue("provider", settings.provider)
     store.setValue("sample_fps", "" if settings.sample_fps is None else repr(settings.sample_fps))
     store.setValue("overrides", json.dumps(settings.overrides, sort_keys=True))
+    store.setValue("cast_dir", settings.cast_dir)
+    store.setValue("show", settings.show)
     store.sync()
 
 

@@ -97,6 +97,24 @@ def test_preferences_refuse_an_invalid_threshold(qtbot, tmp_path: Path) -> None:
     assert result.sample_fps == 3.0 and result.engine == "dlib"
 
 
+def test_the_shows_cast_reaches_every_import(qtbot, tmp_path: Path) -> None:
+    dialog = PreferencesDialog(AppSettings(workspace=str(tmp_path)), Workspace(tmp_path))
+    qtbot.addWidget(dialog)
+    dialog.cast_edit.setText(str(tmp_path / "no such folder"))
+    dialog.accept()
+    assert dialog.result() == 0 and "ERR_CAST_INVALID" in dialog.error_label.text()
+    cast = tmp_path / "The Show cast"
+    (cast / "anna").mkdir(parents=True)
+    (cast / "anna" / "ref.jpg").write_bytes(b"photo")
+    dialog.cast_edit.setText(str(cast))
+    dialog.show_edit.setText("The Show")
+    dialog.accept()
+    settings = dialog.result_settings()
+    assert (settings.cast_dir, settings.show) == (str(cast), "The Show")
+    assert settings.import_args()[-4:] == ["--cast", str(cast), "--show", "The Show"]
+    assert "--cast" not in settings.engine_args(), "stage runs read the cast from the episode, not the settings"
+
+
 def test_preferences_list_the_execution_providers(qtbot, tmp_path: Path) -> None:
     import onnxruntime
 
@@ -142,7 +160,9 @@ def test_menus_follow_desktop_conventions(make_window) -> None:
     assert window.quit_action.shortcut().toString() == "Ctrl+Q"
     assert not window.preferences_action.shortcut().isEmpty()
     menus = [action.text() for action in window.menuBar().actions()]
-    assert menus == ["&File", "&Run", "&Help"]
+    assert menus == ["&File", "&Edit", "&Run", "&Help"]
+    edit = window.menuBar().actions()[1].menu().actions()
+    assert [a.shortcut().toString() for a in edit] == ["Ctrl+Z", "Ctrl+Shift+Z"]
 
 
 @pytest.mark.parametrize("module", ["pipeline_panel", "library", "log_panel", "error_view", "preferences"])
