@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -31,6 +31,7 @@ from screenalyzer_desktop.core.errors import ScreenalyzerError
 from screenalyzer_desktop.core.workspace import Episode, Workspace
 from screenalyzer_desktop.gui.cast_photos import (
     TRASH,
+    FirstPhotoRole,
     PathRole,
     PhotoGrid,
     cast_people,
@@ -104,6 +105,7 @@ class CastPanel(QWidget):
 
     def _build_cast(self) -> QWidget:
         self.people_list = QListWidget()
+        self.people_list.setSpacing(1)
         self.people_list.currentItemChanged.connect(self._on_person_changed)
         self.add_person_button = QPushButton("Add person…")
         self.add_person_button.clicked.connect(self._on_add_person_button_clicked)
@@ -147,6 +149,7 @@ class CastPanel(QWidget):
         if self._icon_px == 0 or config is not None:
             self._icon_px = (config or load_config()).get("review.thumb_px")
             self.photos.set_photo_size(self._icon_px)
+            self.people_list.setIconSize(QSize(self._icon_px // 2, self._icon_px // 2))
         if changed:
             self.hint_row.hide()
             self.error_panel.clear_error()
@@ -186,10 +189,12 @@ class CastPanel(QWidget):
         for name, photos in people.items():
             item = QListWidgetItem(f"{name}  ({len(photos)})")
             item.setData(PathRole, name)
+            item.setData(FirstPhotoRole, str(photos[0]) if photos else "")
             if not photos:
                 item.setToolTip("No photo yet: drag photos onto the right-hand side")
             self.people_list.addItem(item)
         self.people_list.blockSignals(False)
+        self._load_icons([p[0] for p in people.values() if p])
         names = list(people)
         if names:
             self.people_list.setCurrentRow(names.index(current) if current in names else 0)
@@ -212,20 +217,26 @@ class CastPanel(QWidget):
             if str(photo) in self._icons:
                 item.setIcon(face_icon(self._icons[str(photo)]))
             self.photos.addItem(item)
+        self._load_icons(photos)
+        self._update_buttons()
+
+    def _load_icons(self, photos: list[Path]) -> None:
         missing = [p for p in photos if str(p) not in self._icons]
         if missing:
             run_in_pool(load_icons, missing, self._icon_px, on_done=self._on_icons_loaded,
                         on_failed=lambda error: self.error_panel.show_error(error, "Cast photos"), owner=self)
-        self._update_buttons()
+        else:
+            self._on_icons_loaded({})
 
     def _on_icons_loaded(self, images: dict[str, QImage]) -> None:
         for path, image in images.items():
             self._icons[path] = QPixmap.fromImage(image)
-        for i in range(self.photos.count()):
-            item = self.photos.item(i)
-            pixmap = self._icons.get(item.data(PathRole))
-            if pixmap is not None and item.icon().isNull():
-                item.setIcon(face_icon(pixmap))
+        for widget, role in ((self.photos, PathRole), (self.people_list, FirstPhotoRole)):
+            for i in range(widget.count()):
+                item = widget.item(i)
+                pixmap = self._icons.get(item.data(role))
+                if pixmap is not None and item.icon().isNull():
+                    item.setIcon(face_icon(pixmap))
 
     def _update_buttons(self) -> None:
         person = self.current_person() is not None

@@ -17,7 +17,8 @@ from screenalyzer_desktop.core.atomic import os_error
 from screenalyzer_desktop.core.workspace import Episode
 
 TRASH = ".trash"
-PathRole = Qt.ItemDataRole.UserRole + 1
+PathRole = Qt.ItemDataRole.UserRole + 1  # a photo's path, or a person's name
+FirstPhotoRole = Qt.ItemDataRole.UserRole + 2
 _EPISODE_PART = re.compile(r"[ _.-]*(s\d+e\d+|e\d+|ep\d+|episode[ _]?\d+).*$", re.IGNORECASE)
 
 

@@ -134,5 +134,8 @@ class ConfirmEdit(LabelsEdit):
     def _remove(self, paths: list[Path]) -> None:
         for path in paths:
             path.unlink(missing_ok=True)
+        for folder in {p.parent for p in paths}:
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()  # the person's folder was made for these photos
         if paths:
             self._on_photos([])

@@ -36,6 +36,7 @@ def _clear(layout: QVBoxLayout) -> None:
     while layout.count():
         widget = layout.takeAt(0).widget()
         if widget is not None:
+            widget.hide()  # gone now; deleted when the event loop next runs
             widget.deleteLater()
 
 
@@ -52,7 +53,6 @@ class SidePanel(QWidget):
         self._data: ReviewData | None = None
         self._person: PersonRow | None = None
         self.suggestions: list[Suggestion] = []
-        icon = QSize(thumbnails.size // 2, thumbnails.size // 2)
 
         self.suggest_box = QGroupBox("Who is this?")
         self.suggest_label = QLabel()
@@ -63,7 +63,7 @@ class SidePanel(QWidget):
         box.addLayout(self.suggest_buttons)
 
         self.queue_box = QGroupBox()
-        self.queue_list = self._list(icon)
+        self.queue_list = self._list()
         self.queue_list.itemDoubleClicked.connect(lambda item: self.openRequested.emit(item.data(DataRole)))
         self.queue_list.currentItemChanged.connect(self._update_buttons)
         self.confirm_button = QPushButton("Confirm")
@@ -81,7 +81,7 @@ class SidePanel(QWidget):
         box.addLayout(buttons)
 
         self.unassigned_box = QGroupBox()
-        self.unassigned_list = self._list(icon)
+        self.unassigned_list = self._list()
         self.unassigned_list.currentItemChanged.connect(self._show_track_suggestions)
         self.track_buttons = QVBoxLayout()
         self.open_unassigned_button = QPushButton("Open all…")
@@ -98,14 +98,19 @@ class SidePanel(QWidget):
         layout.addWidget(self.queue_box, 1)
         layout.addWidget(self.unassigned_box, 1)
         thumbnails.ready.connect(self._on_thumbnails_ready)
+        thumbnails.sizeChanged.connect(self._on_face_size_changed)
+        self._on_face_size_changed(thumbnails.size)
         self.set_person(None, [])
 
     @staticmethod
-    def _list(icon: QSize) -> QListWidget:
+    def _list() -> QListWidget:
         widget = QListWidget()
-        widget.setIconSize(icon)
         widget.setSpacing(1)
         return widget
+
+    def _on_face_size_changed(self, size: int) -> None:
+        for widget in (self.queue_list, self.unassigned_list):
+            widget.setIconSize(QSize(size // 2, size // 2))
 
     # -- filling ----------------------------------------------------------------------------------
     def set_data(self, data: ReviewData) -> None:

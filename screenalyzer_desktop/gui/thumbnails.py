@@ -44,6 +44,7 @@ def _make_batch(episode: Episode, detections: pd.DataFrame, det_ids: list[int], 
 class ThumbnailLoader(QObject):
     ready = Signal()  # new thumbnails are in memory: views repaint
     failed = Signal(object)  # ScreenalyzerError (the video moved, say); those faces stay blank
+    sizeChanged = Signal(int)  # the side of a face in pixels (from the settings)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -73,10 +74,13 @@ class ThumbnailLoader(QObject):
             self._detections = detections
             return
         self._generation += 1
+        resized = size != self._size
         self._episode, self._detections, self._size, self._margin = episode, detections, size, margin
         self._wanted.clear()
         self._unavailable.clear()
         self._busy = False
+        if resized:
+            self.sizeChanged.emit(size)
 
     def _key(self, det_id: int) -> str:
         return f"face:{self._episode.dir if self._episode else ''}:{self._size}:{self._margin}:{int(det_id)}"

@@ -6,11 +6,10 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QApplication
+import pytest
+from gui_helpers import drop
 
-from screenalyzer_desktop.cast_bank import cast_photos
+from screenalyzer_desktop.cast_bank import cast_photos, set_episode_cast
 from screenalyzer_desktop.core.config import load_config
 from screenalyzer_desktop.gui.cast_panel import CastPanel
 from screenalyzer_desktop.gui.cast_photos import TRASH, PathRole, guess_show
@@ -21,25 +20,17 @@ from screenalyzer_desktop.stages.cluster import cast_settings
 WAIT_MS = 30_000
 
 
+@pytest.fixture(autouse=True)
+def own_cast(demo, tmp_path: Path) -> Path:
+    """A copy of the demo's cast folder for this test alone (the template's is shared)."""
+    cast = shutil.copytree(cast_settings(demo.episode)["cast_dir"], tmp_path / "own cast")
+    set_episode_cast(demo.episode, cast, "demo")
+    return cast
+
+
 def cluster_status(demo) -> str:
     views = stage_views(demo.workspace, demo.episode, load_config(overrides={"engine": "dlib"}))
     return next(v.status for v in views if v.stage == "cluster")
-
-
-def drop_files(widget, paths: list[Path]) -> bool:
-    """Drag files over the widget and drop them, with real drag and drop events."""
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    point = QPointF(widget.width() / 2, widget.height() / 2)
-    enter = QDragEnterEvent(point, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-                            Qt.KeyboardModifier.NoModifier)
-    QApplication.sendEvent(widget, enter)
-    if not enter.isAccepted():
-        return False
-    drop = QDropEvent(point, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-                      Qt.KeyboardModifier.NoModifier)
-    QApplication.sendEvent(widget, drop)
-    return drop.isAccepted()
 
 
 def make_panel(qtbot, demo) -> CastPanel:
@@ -64,9 +55,10 @@ def test_a_new_cast_takes_people_and_dropped_photos_and_a_bad_photo_goes_to_the_
     assert panel.add_person("anna")
     assert panel.current_person() == "anna" and panel.people_list.count() == 1
 
+    assert cluster_status(demo) == "done"
     sources = [old_cast / "anna" / "ref.jpg", old_cast / "beth" / "ref.jpg"]  # the second one is a bad photo
     with qtbot.waitSignal(panel.castChanged, timeout=WAIT_MS):
-        assert drop_files(panel.photos.viewport(), [*sources, demo.video])  # the video is not a photo
+        assert drop(panel.photos.viewport(), [*sources, demo.video])  # the video is not a photo
     assert [p.name for p in cast_photos(folder)["anna"]] == ["ref-1.jpg", "ref.jpg"], "a name taken is not overwritten"
     assert cast_settings(demo.episode) == {"show": "Harbour Lights", "cast_dir": str(folder.resolve())}
     assert cluster_status(demo) == "stale" and panel.hint_row.isVisible()

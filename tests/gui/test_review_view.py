@@ -3,6 +3,7 @@ labels.json and against screen time computed from the expected track → person 
 
 from __future__ import annotations
 
+import shutil
 import threading
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialogButtonBox
 
 from screenalyzer_desktop import screentime_calc
+from screenalyzer_desktop.cast_bank import set_episode_cast
 from screenalyzer_desktop.core.config import Config, load_config
 from screenalyzer_desktop.core.workspace import Episode
 from screenalyzer_desktop.faces import thumbnail_path
@@ -23,6 +25,14 @@ from screenalyzer_desktop.review import load_faces
 from screenalyzer_desktop.stages.cluster import cast_settings
 
 WAIT_MS = 30_000
+
+
+@pytest.fixture(autouse=True)
+def own_cast(demo, tmp_path: Path) -> Path:
+    """A copy of the demo's cast folder for this test alone (the template's is shared)."""
+    cast = shutil.copytree(cast_settings(demo.episode)["cast_dir"], tmp_path / "own cast")
+    set_episode_cast(demo.episode, cast, "demo")
+    return cast
 
 
 @pytest.fixture
@@ -150,6 +160,7 @@ def test_naming_completes_from_the_cast_and_adds_faces_to_the_cast_folder(qtbot,
         edit(qtbot, view, view.undoAction.trigger)
     assert on_disk(demo.episode) == start
     assert not any(p.exists() for p in photos), "undo takes the photos it added out of the cast folder"
+    assert not (cast_dir / "tom hanks").exists()
 
 
 def test_confirm_from_the_review_queue_grows_the_face_bank(qtbot, demo, make_view, config) -> None:
@@ -291,11 +302,11 @@ def test_an_impossible_edit_shows_its_error_and_pushes_nothing(qtbot, demo, make
     assert view.undo_stack.count() == 0 and on_disk(demo.episode) == start
 
 
-def test_an_episode_not_clustered_yet_says_what_to_run(qtbot, analysed) -> None:
-    analysed.episode.artifact("clusters.parquet").unlink()
+def test_an_episode_not_clustered_yet_says_what_to_run(qtbot, demo) -> None:
+    demo.episode.artifact("clusters.parquet").unlink()
     view = ReviewView()
     qtbot.addWidget(view)
-    view.set_episode(analysed.episode, load_config())
+    view.set_episode(demo.episode, load_config())
     qtbot.waitUntil(lambda: view.pages.currentWidget() is view.empty and "Cluster" in view.empty.text(),
                     timeout=WAIT_MS)
     assert not view.actions.name.isEnabled()
