@@ -12,6 +12,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialogButtonBox
 
+from screenalyzer_desktop import labels as edits
 from screenalyzer_desktop import screentime_calc
 from screenalyzer_desktop.cast_bank import set_episode_cast
 from screenalyzer_desktop.core.config import Config, load_config
@@ -20,7 +21,7 @@ from screenalyzer_desktop.faces import thumbnail_path
 from screenalyzer_desktop.gui.review_side import DataRole
 from screenalyzer_desktop.gui.review_view import ReviewView
 from screenalyzer_desktop.gui.tasks import wait_for_pool
-from screenalyzer_desktop.labels import Labels, load_labels
+from screenalyzer_desktop.labels import Labels, load_labels, save_labels
 from screenalyzer_desktop.review import load_faces
 from screenalyzer_desktop.stages.cluster import cast_settings
 
@@ -311,3 +312,38 @@ def test_an_episode_not_clustered_yet_says_what_to_run(qtbot, demo) -> None:
                     timeout=WAIT_MS)
     assert not view.actions.name.isEnabled()
     wait_for_pool()
+
+
+def test_labels_changed_elsewhere_are_shown_and_end_the_undo_history(qtbot, demo, make_view, config) -> None:
+    view = make_view(demo.episode)
+    start = on_disk(demo.episode)
+    first, second = key_of(start, "cluster_1"), key_of(start, "cluster_2")
+    edit(qtbot, view, lambda: view.rename([first, second], "extras"))  # naming several makes them one person
+    named = on_disk(demo.episode)
+    assert len(named.people) == len(start.people) - 1 and named.people[first].name == "extras"
+    assert view.undo_stack.count() == 1
+
+    save_labels(demo.episode, edits.rename(named, first, "crowd"))  # another window, or the CLI
+    with qtbot.waitSignal(view.refreshed, timeout=WAIT_MS):
+        view.reload()
+    assert "crowd" in [r.name for r in view.gallery.source.rows()]
+    assert view.undo_stack.count() == 0, "undo would overwrite what someone else saved"
+    assert_view_matches(view, demo.episode, mapping_of(on_disk(demo.episode)), config)
+
+
+def test_unassigned_tracks_open_as_a_list_and_become_a_new_person(qtbot, demo, make_view, config) -> None:
+    view = make_view(demo.episode)
+    start = on_disk(demo.episode)
+    nobody = start.unassigned()
+    assert nobody, "the demo has a track nobody has"
+    with qtbot.waitSignal(view.refreshed, timeout=WAIT_MS):
+        view.side.open_unassigned_button.click()
+    assert view.person.key is None and view.person.title.text() == "Unassigned tracks"
+    assert [r.track for r in view.person.model.rows()] == nobody and not view.person.eject_button.isVisible()
+    view.person.select_tracks(nobody[:1])
+    assert view.person.split_button.text() == "Make a new person"
+    edit(qtbot, view, view.person.split_button.click)
+    made = on_disk(demo.episode)
+    new_key = made.tracks[nobody[0]]
+    assert new_key is not None and made.people[new_key].name.startswith("cluster_")
+    assert_view_matches(view, demo.episode, {**mapping_of(start), nobody[0]: made.people[new_key].name}, config)
