@@ -144,10 +144,11 @@ def test_hostile_episode_references_are_err_episode_not_found(tmp_path: Path, by
 def test_variable_frame_rate_is_err_video_unsupported(tmp_path: Path, bystander: Analysed,
                                                       capsys: pytest.CaptureFixture[str],
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    """One second at 10 fps then one at 25 fps, kept variable: timing frames as index / fps would put the
-    second person on screen 0.4 s early; the file is refused with the command that fixes it."""
-    slow = write_video(tmp_path / "slow.mp4", seconds=1.0, fps=10.0, who=one_person)
-    fast = write_video(tmp_path / "fast.mp4", seconds=1.0, fps=25.0, who=two_people)
+    """An empty second at 10 fps, then a face for one second at 25 fps, kept variable. Timed as index / fps
+    (measured with the check off) the face came on at 0.59 s instead of 1.0 s and stayed 1.43 s instead
+    of 1.0 s; the file is refused with the command that fixes it."""
+    slow = write_video(tmp_path / "slow.mp4", seconds=1.0, fps=10.0, who=None)
+    fast = write_video(tmp_path / "fast.mp4", seconds=1.0, fps=25.0, who=one_person)
     vfr = tmp_path / "phone clip.mp4"
     subprocess.run([FFMPEG, "-v", "error", "-y", "-i", str(slow), "-i", str(fast), "-filter_complex",
                     "[0:v][1:v]concat=n=2:v=1[v]", "-map", "[v]", "-fps_mode", "vfr", "-c:v", "libx264",
@@ -156,7 +157,11 @@ def test_variable_frame_rate_is_err_video_unsupported(tmp_path: Path, bystander:
                          bystander.workspace.root)
     assert "variable frame rate" in error["detail"] and "fps_mode cfr" in error["hint"]
     assert error["extra"]["variable_frame_rate"] is True
-    # The conversion the hint gives makes a file that is accepted.
+    # The check follows the settings of the run (off here) ...
+    code, lines = cli_in_process(capsys, monkeypatch, "import", vfr, "--workspace", tmp_path / "ws-check-off",
+                                 "--set", "video.vfr_check_s=0")
+    assert code == 0, lines[-1]
+    # ... and the conversion the hint gives makes a file that is accepted.
     fixed = tmp_path / "phone clip cfr.mp4"
     subprocess.run([FFMPEG, "-v", "error", "-y", "-i", str(vfr), "-fps_mode", "cfr", "-r", "25", str(fixed)],
                    check=True, timeout=60)

@@ -38,7 +38,8 @@ def run(ctx: StageContext, progress: Progress, should_cancel: Callable[[], bool]
     meta = ctx.episode.read_meta()
     source = ctx.episode.source
     progress(0.1, f"Probing {source.name}")
-    info = probe(source)
+    info = probe(source, vfr_check_s=ctx.config.get("video.vfr_check_s"),
+                 vfr_max_drift_frames=ctx.config.get("video.vfr_max_drift_frames"))
     stat = source.stat()
     fingerprint = content_fingerprint(source)
     recorded = meta.get("source", {}).get("fingerprint")
