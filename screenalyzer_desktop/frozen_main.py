@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from screenalyzer_desktop.core.paths import CLI_NAME, app_icon_path, is_frozen
+from screenalyzer_desktop.core.paths import CLI_NAME, is_frozen
 
 SCREENSHOT_OPTION = "--screenshot"
 _SETTLE_MS = 1500  # after the run: the watcher reloads the episode and the views repaint
@@ -107,17 +107,15 @@ class _Screenshot:
 
 
 def gui_main(argv: Sequence[str]) -> int:
-    """The window (``screenalyzer-desktop``), with the app icon and the ``--screenshot`` option."""
+    """The window (``screenalyzer-desktop``), with the ``--screenshot`` option."""
     from screenalyzer_desktop.gui import app as gui_app
 
     argv = list(argv)
     shot = screenshot_option(argv)
     gui_app._parser().parse_args(argv)  # --version and --help answer here, before Qt starts
-    from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setWindowIcon(QIcon(str(app_icon_path())))
     screenshot = _Screenshot(app, shot, after_demo="--demo" in argv) if shot is not None else None
     code = gui_app.main(argv)
     return code if screenshot is None else (code or screenshot.exit_code)

@@ -6,14 +6,13 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-
-from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QApplication
+from typing import TYPE_CHECKING
 
 from screenalyzer_desktop import __version__
-from screenalyzer_desktop.gui.main_window import MainWindow
-from screenalyzer_desktop.gui.settings import load_settings, save_settings
-from screenalyzer_desktop.gui.tasks import run_in_pool, wait_for_pool
+from screenalyzer_desktop.core.paths import app_icon_path
+
+if TYPE_CHECKING:
+    from screenalyzer_desktop.gui.main_window import MainWindow
 
 ORGANIZATION, APPLICATION = "Screenalyzer", "SCREENALYZER Desktop"
 
@@ -29,6 +28,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _start_demo(window: MainWindow) -> None:
     """Make the demo episode (off the GUI thread) and run the whole pipeline on it."""
+    from screenalyzer_desktop.gui.tasks import run_in_pool
     from screenalyzer_desktop.sample_episode import make_sample_episode
 
     demo_dir = window.workspace.root / "demo"
@@ -42,11 +42,20 @@ def _start_demo(window: MainWindow) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = _parser().parse_args(argv)  # --version and --help answer before Qt and the engine load
+    from PySide6.QtCore import QSettings
+    from PySide6.QtGui import QIcon
+    from PySide6.QtWidgets import QApplication
+
+    from screenalyzer_desktop.gui.main_window import MainWindow
+    from screenalyzer_desktop.gui.settings import load_settings, save_settings
+    from screenalyzer_desktop.gui.tasks import wait_for_pool
+
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
     app.setApplicationVersion(__version__)
+    app.setWindowIcon(QIcon(str(app_icon_path())))
     store = QSettings()
     if args.workspace is not None:
         save_settings(store, load_settings(store).with_changes(workspace=str(args.workspace.resolve())))
