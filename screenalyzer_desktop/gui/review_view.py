@@ -100,6 +100,9 @@ class ReviewView(ReviewEdits, QWidget):
         self.status.setStyleSheet("color: palette(placeholder-text);")
         self.note = QLabel()  # what the last action did beyond the labels (cast photos added)
         self.note.setStyleSheet("color: #166534;")
+        self.keys_hint = QLabel("Enter open  ·  F2 name  ·  Ctrl+Enter confirm  ·  Ctrl+M merge  ·  Del hide  ·  "
+                                "Ctrl+Z undo")
+        self.keys_hint.setStyleSheet("color: palette(placeholder-text);")
         self._build_layout()
         self._connect()
         self.set_episode(None, None)
@@ -121,6 +124,8 @@ class ReviewView(ReviewEdits, QWidget):
         bottom = QHBoxLayout()
         bottom.addWidget(self.status, 1)
         bottom.addWidget(self.note)
+        bottom.addSpacing(16)
+        bottom.addWidget(self.keys_hint)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.error_panel)

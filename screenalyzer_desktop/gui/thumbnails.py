@@ -2,8 +2,8 @@
 `faces.face_thumbnails`), kept in memory in QPixmapCache, and asked for by views as they paint.
 
 A view calls `pixmap(det_id)` while painting; a miss queues the face and returns None, and
-`ready` tells the views to paint again once a batch is in. One batch is made at a time (the video
-is read front to back once per batch), so a gallery fills in a few passes instead of racing itself.
+`ready` tells the views to paint again once a batch is in. One batch is made at a time, the faces
+asked for in frame order, so the faces of a paint pass take about one pass through the video.
 """
 
 from __future__ import annotations
@@ -54,7 +54,8 @@ class ThumbnailLoader(QObject):
         self._size = 0
         self._margin = 0.0
         self._generation = 0
-        self._wanted: dict[int, None] = {}  # ordered set: first asked, first made
+        self._wanted: dict[int, None] = {}  # asked for and not yet made
+        self._frames: dict[int, int] = {}  # det id → frame: batches go through the video front to back
         self._unavailable: set[int] = set()
         self._busy = False
         self.worker_threads: set[int] = set()  # threads batches were made on (tests check: not the GUI's)
@@ -69,6 +70,8 @@ class ThumbnailLoader(QObject):
 
     def set_source(self, episode: Episode | None, detections: pd.DataFrame | None, size: int, margin: float) -> None:
         """Faces of this episode from now on; batches of the previous one are dropped when they land."""
+        self._frames = {} if detections is None else dict(zip(detections["det_id"].astype(int),
+                                                              detections["frame"].astype(int), strict=True))
         if episode is not None and self._episode is not None and episode.dir == self._episode.dir \
                 and size == self._size and margin == self._margin:
             self._detections = detections
@@ -109,7 +112,7 @@ class ThumbnailLoader(QObject):
     def _start_batch(self) -> None:
         if self._busy or not self._wanted or self._episode is None or self._detections is None:
             return
-        batch = list(self._wanted)[:BATCH_FACES]
+        batch = sorted(self._wanted, key=lambda d: self._frames.get(d, 0))[:BATCH_FACES]  # one pass, in order
         for det_id in batch:
             del self._wanted[det_id]
         self._busy = True
