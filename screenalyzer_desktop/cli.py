@@ -377,7 +377,21 @@ def build_parser() -> argparse.ArgumentParser:
     m = models.add_parser("import", parents=[common], help="import a model pack from a local zip")
     m.add_argument("zip", type=Path)
     m.set_defaults(func=cmd_models_import)
+    p = sub.add_parser("batch", parents=[common, cast], help="analyse many episodes on Ray (local or a cluster)")
+    p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="video files or folders of videos")
+    p.add_argument("--ray-address", help="join this Ray cluster (host:port of `ray start --head`); default: "
+                   "start a local Ray instance")
+    p.add_argument("--gpus-per-task", type=float, help="GPUs each episode asks for (GPU nodes run insightface)")
+    p.add_argument("--max-parallel", type=int, help="episodes in flight at once (local Ray: also its CPUs)")
+    p.add_argument("--out", type=Path, help="where batch_summary.csv/.xlsx go (default: the workspace)")
+    p.set_defaults(func=_cmd_batch)
     return parser
+
+
+def _cmd_batch(args: argparse.Namespace, report: Reporter, cancel: threading.Event) -> int:
+    from screenalyzer_desktop.batch import cmd_batch
+
+    return cmd_batch(args, report, cancel)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

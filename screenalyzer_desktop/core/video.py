@@ -11,6 +11,21 @@ import cv2
 
 from screenalyzer_desktop.core.errors import ScreenalyzerError
 
+# File names taken as videos when a folder is given (a file named explicitly is always tried).
+VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".avi", ".mxf", ".m4v", ".webm", ".mpg", ".mpeg", ".ts", ".wmv"}
+
+
+def videos_in(paths: list[Path]) -> list[Path]:
+    """Files as given (the engine decides what is a video); folders contribute their video files."""
+    out: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            out += sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES
+                          and not p.name.startswith("."))
+        else:
+            out.append(path)
+    return list(dict.fromkeys(out))
+
 
 @dataclass(frozen=True)
 class VideoInfo:
