@@ -78,15 +78,20 @@ class StageContext:
 
 @dataclass(frozen=True)
 class StageView:
-    """What a reader (CLI status, the window) shows for one stage."""
+    """What a reader (CLI status, the window) shows for one stage: its status from the completion
+    records and the run state, and the live figures of the run that last touched it."""
 
     stage: str
     status: str  # done | stale | not_run | running | failed | cancelled | interrupted
     reason: str = ""
     progress: float = 0.0
     message: str = ""
-    error: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None  # only while the stage stands failed or cancelled
     record: CompletionRecord | None = None
+    counters: dict[str, Any] = field(default_factory=dict)
+    eta_s: float | None = None
+    elapsed_s: float | None = None
+    last_activity: float | None = None  # newest start, end or completion time seen for it
 
 
 def engine_for(ctx_config: Config, workspace: Workspace, episode: Episode) -> str:
@@ -144,9 +149,19 @@ def stage_views(workspace: Workspace, episode: Episode, config: Config) -> list[
         if live in (run_state.RUNNING, run_state.INTERRUPTED, run_state.FAILED, run_state.CANCELLED) and (
                 status != "done" or live == run_state.RUNNING):
             status = live
-        views.append(StageView(stage, status, reason, float(entry.get("progress") or 0.0),
-                               entry.get("message") or "", entry.get("error"),
-                               read_record(episode, stage)))
+        record = read_record(episode, stage)
+        started, finished = entry.get("started_at"), entry.get("finished_at")
+        elapsed = None
+        if started and finished and finished >= started:
+            elapsed = finished - started
+        elif started and status == run_state.RUNNING:
+            elapsed = time.time() - started
+        stamps = [float(t) for t in (started, finished, record.finished_at if record else None) if t]
+        views.append(StageView(
+            stage, status, reason, 1.0 if status == "done" else float(entry.get("progress") or 0.0),
+            entry.get("message") or "",
+            entry.get("error") if status in (run_state.FAILED, run_state.CANCELLED) else None, record,
+            dict(entry.get("counters") or {}), entry.get("eta_s"), elapsed, max(stamps, default=None)))
     return views
 
 

@@ -23,8 +23,8 @@ from PySide6.QtWidgets import (
 
 from screenalyzer_desktop.core.errors import ScreenalyzerError
 from screenalyzer_desktop.gui.error_view import ErrorPanel
-from screenalyzer_desktop.gui.snapshots import RESUMABLE, EpisodeSnapshot, StageState
-from screenalyzer_desktop.pipeline import ORDER
+from screenalyzer_desktop.gui.snapshots import RESUMABLE, EpisodeSnapshot
+from screenalyzer_desktop.pipeline import ORDER, StageView
 
 STAGE_TITLES = {"ingest": "Probe video", "detect_embed": "Detect & embed faces", "track": "Track faces",
                 "cluster": "Group people", "screentime": "Screen time"}
@@ -80,7 +80,7 @@ class _StageRow:
                                          self.cancel)):
             grid.addWidget(widget, row, column)
 
-    def show(self, state: StageState, *, busy: bool, cancellable: bool) -> None:
+    def show(self, state: StageView, *, busy: bool, cancellable: bool) -> None:
         text = STATUS_LOOK.get(state.status, (state.status,))[0]
         self.status.setText(text)
         self.status.setStyleSheet(pill_style(state.status))
@@ -106,7 +106,7 @@ class PipelinePanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.snapshot: EpisodeSnapshot | None = None
-        self._states: dict[str, StageState] = {stage: StageState(stage, "not_run") for stage in ORDER}
+        self._states: dict[str, StageView] = {stage: StageView(stage, "not_run") for stage in ORDER}
         self._plan: list[str] = []
         self._queued = False
         self._own_run = False
@@ -182,7 +182,7 @@ class PipelinePanel(QWidget):
     def show_error(self, error: ScreenalyzerError) -> None:
         self.error_panel.show_error(error, self.snapshot.name if self.snapshot else "")
 
-    def state(self, stage: str) -> StageState:
+    def state(self, stage: str) -> StageView:
         return self._states[stage]
 
     def _refresh(self) -> None:
