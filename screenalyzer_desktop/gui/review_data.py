@@ -72,12 +72,15 @@ def clock_tenths(seconds: float) -> str:
     return f"{minutes:02d}:{rest // 10:02d}.{rest % 10}"
 
 
-def build_review_data(labels: Labels, faces: EpisodeFaces, config: Config) -> ReviewData:
+def build_review_data(labels: Labels, faces: EpisodeFaces, config: Config, likely: float | None) -> ReviewData:
+    """``likely``: the similarity at which the face bank names someone; an unnamed person's card
+    says who they look like only from there up."""
     table = review.people_table(labels, faces, config)
     per_person = config.get("review.faces_per_person")
     rows = []
     for rec in table.itertuples(index=False):
         nearest = review.suggestions(labels, rec.key, faces, 1) if rec.named_by == "" else []
+        nearest = [s for s in nearest if likely is None or s.similarity >= likely]
         rows.append(PersonRow(rec.key, rec.name, rec.named_by, bool(rec.hidden), int(rec.tracks),
                               float(rec.screen_time_s), float(rec.share),
                               tuple(review.best_detections(faces, labels.tracks_of(rec.key), per_person)),

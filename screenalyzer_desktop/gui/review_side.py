@@ -141,8 +141,9 @@ class SidePanel(QWidget):
         self._show_track_suggestions()
         self._update_buttons()
 
-    def set_person(self, person: PersonRow | None, suggestions: list[Suggestion]) -> None:
-        """The person selected in the gallery and the named people nearest to them."""
+    def set_person(self, person: PersonRow | None, suggestions: list[Suggestion], likely: float | None = None) -> None:
+        """The person selected in the gallery and the named people nearest to them; those under
+        ``likely`` (where the face bank would name someone) are offered as long shots."""
         self._person, self.suggestions = person, list(suggestions)
         _clear(self.suggest_buttons)
         if person is None:
@@ -152,10 +153,14 @@ class SidePanel(QWidget):
             self.suggest_label.setText(f"No named person looks like <b>{person.name}</b> "
                                        "(people seen on screen with them are never offered).")
             return
-        self.suggest_label.setText(f"<b>{person.name}</b> looks most like:")
+        close = likely is None or suggestions[0].similarity >= likely
+        self.suggest_label.setText(f"<b>{person.name}</b> looks most like:" if close else
+                                   f"Nobody named is a close match for <b>{person.name}</b> (a match needs "
+                                   f"{likely:.2f}); name them if you know them. Nearest:")
         for suggestion in suggestions:
             button = QPushButton(f"This is {suggestion.name}   ({suggestion.similarity:.2f})")
             button.setToolTip(f"Merge {person.name} into {suggestion.name} (undoable)")
+            button.setFlat(likely is not None and suggestion.similarity < likely)
             button.clicked.connect(lambda _=False, s=suggestion, k=person.key: self.mergeRequested.emit([k], s.key))
             self.suggest_buttons.addWidget(button)
 

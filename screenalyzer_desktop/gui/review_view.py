@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from screenalyzer_desktop import review
 from screenalyzer_desktop.core.config import Config
 from screenalyzer_desktop.core.errors import ScreenalyzerError
+from screenalyzer_desktop.core.records import read_record
 from screenalyzer_desktop.core.workspace import Episode
 from screenalyzer_desktop.gui.error_view import ErrorPanel
 from screenalyzer_desktop.gui.review_actions import ReviewActions
@@ -46,13 +47,15 @@ NOT_YET = {"ERR_CLUSTERS_MISSING", "ERR_TRACKS_MISSING", "ERR_DETECTIONS_MISSING
 
 
 def _load(episode: Episode) -> tuple:
+    """Faces, labels, the cast's names and the engine that made the embeddings."""
     faces = load_faces(episode)
     labels = load_labels(episode)
     settings = cast_settings(episode) or {}
     folder = Path(settings["cast_dir"]) if settings.get("cast_dir") else None
     cast = sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")) \
         if folder is not None and folder.is_dir() else []
-    return faces, labels, cast
+    record = read_record(episode, "cluster")
+    return faces, labels, cast, record.engine.get("name") if record is not None else None
 
 
 class ReviewView(ReviewEdits, QWidget):
@@ -67,6 +70,7 @@ class ReviewView(ReviewEdits, QWidget):
         self.faces: EpisodeFaces | None = None
         self.data: ReviewData | None = None
         self.cast_names: list[str] = []
+        self.likely: float | None = None  # similarity at which the face bank names someone (per engine)
         self._generation = 0
         self.group = QUndoGroup(self)
         self._stacks: dict[str, QUndoStack] = {}
@@ -188,7 +192,8 @@ class ReviewView(ReviewEdits, QWidget):
     def _on_loaded(self, generation: int, episode: Episode, revision: int | None, loaded: tuple) -> None:
         if generation != self._generation or self.config is None:
             return
-        self.faces, labels, self.cast_names = loaded
+        self.faces, labels, self.cast_names, engine = loaded
+        self.likely = self.config.get("engines").get(engine, {}).get("match_similarity") if engine else None
         self.thumbnails.set_source(episode, self.faces.detections, self.config.get("review.thumb_px"),
                                    self.config.get("review.thumb_margin"))
         self.adopt_labels(episode, labels, self._stacks[str(episode.dir)], revision)
@@ -216,12 +221,12 @@ class ReviewView(ReviewEdits, QWidget):
         if self.store is None or self.faces is None or self.config is None:
             return
         generation = self._generation
-        labels, faces, config = self.store.labels, self.faces, self.config
+        labels, faces, config, likely = self.store.labels, self.faces, self.config, self.likely
         opened = self.person.key if self.pages.currentWidget() is self.person else False
 
         def compute() -> tuple:
             tracks = track_rows(labels, opened, faces, config) if opened is not False else []
-            return build_review_data(labels, faces, config), tracks
+            return build_review_data(labels, faces, config, likely), tracks
 
         run_in_pool(compute, on_done=lambda result: self._on_computed(generation, opened, *result),
                     on_failed=lambda error: self.error_panel.show_error(error, "Review"), owner=self)
@@ -301,7 +306,7 @@ class ReviewView(ReviewEdits, QWidget):
         if row is not None and self.faces is not None and self.config is not None:
             suggestions = review.suggestions(self.data.labels, row.key, self.faces,
                                              self.config.get("review.suggestions"))
-        self.side.set_person(row, suggestions)
+        self.side.set_person(row, suggestions, self.likely)
         self._update_actions()
 
     def _update_actions(self) -> None:

@@ -113,6 +113,12 @@ def test_the_gallery_shows_each_person_with_faces_cut_off_the_gui_thread(qtbot, 
     assert view.thumbnails.worker_threads and threading.get_ident() not in view.thumbnails.worker_threads
     assert "5 to confirm" in view.status.text() and "1 unassigned" in view.status.text()
 
+    stranger = key_of(labels, "cluster_1")  # not in the cast: no named person is a close match
+    view.gallery.select_keys([stranger])
+    assert view.side.suggestions and view.side.suggestions[0].similarity < view.likely
+    assert "Nobody named is a close match" in view.side.suggest_label.text()
+    assert view.data.row(stranger).nearest is None, "the card claims no look-alike"
+
 
 def test_merge_undo_redo_saves_each_step_and_recomputes_screen_time(qtbot, demo, make_view, config) -> None:
     view = make_view(demo.episode)
@@ -211,6 +217,7 @@ def test_split_a_track_off_and_the_suggestion_puts_the_true_person_first(qtbot, 
     view.show_gallery()
     view.gallery.select_keys([new_key])
     assert view.side.suggestions[0].name == "anna"
+    assert "looks most like" in view.side.suggest_label.text(), "a track of anna matches her closely"
     button = view.side.suggest_buttons.itemAt(0).widget()
     assert button.text().startswith("This is anna")
     edit(qtbot, view, button.click)
