@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QSp
 
 from screenalyzer_desktop.core.config import Config
 from screenalyzer_desktop.core.errors import ScreenalyzerError
+from screenalyzer_desktop.core.video import VIDEO_SUFFIXES, videos_in
 from screenalyzer_desktop.core.workspace import Workspace
 from screenalyzer_desktop.gui.episode_view import EpisodeView
 from screenalyzer_desktop.gui.error_view import ErrorPanel
@@ -29,20 +30,6 @@ from screenalyzer_desktop.gui.snapshots import EpisodeSnapshot, list_episode_ids
 from screenalyzer_desktop.gui.tasks import run_in_pool
 from screenalyzer_desktop.gui.watcher import EpisodeWatcher
 from screenalyzer_desktop.pipeline import ORDER
-
-VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".avi", ".mxf", ".m4v", ".webm", ".mpg", ".mpeg", ".ts", ".wmv"}
-
-
-def videos_in(paths: list[Path]) -> list[Path]:
-    """Files as given (the engine decides what is a video); folders contribute their video files."""
-    out: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            out += sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES
-                          and not p.name.startswith("."))
-        else:
-            out.append(path)
-    return list(dict.fromkeys(out))
 
 
 class MainWindow(QMainWindow):
