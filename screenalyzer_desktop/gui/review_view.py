@@ -139,7 +139,7 @@ class ReviewView(ReviewEdits, QWidget):
 
     def _connect(self) -> None:
         self.actions.connect({"open": self._on_open_action, "name": self._on_name_action,
-                              "confirm": lambda: self.confirm(self.target_keys()),
+                              "confirm": self._on_confirm_action,
                               "merge": lambda: self.merge(self.target_keys()),
                               "hide": self._on_hide_action})
         for box in (self.sort_box, self.filter_box):
@@ -289,6 +289,11 @@ class ReviewView(ReviewEdits, QWidget):
 
     def _on_name_action(self) -> None:
         self.ask_name(self.target_keys())
+
+    def _on_confirm_action(self) -> None:
+        """Confirm the face bank's names among the chosen people (the unnamed have none to confirm)."""
+        if self.data is not None:
+            self.confirm([k for k in self.target_keys() if self.data.labels.people[k].to_confirm])
 
     def _on_hide_action(self) -> None:
         keys = self.target_keys()

@@ -277,7 +277,13 @@ def test_hide_an_extra_keeps_them_but_counts_no_screen_time(qtbot, demo, make_vi
 def test_edits_survive_a_restart_and_keyboard_drives_the_gallery(qtbot, demo, make_view, config) -> None:
     view = make_view(demo.episode)
     start = on_disk(demo.episode)
-    unnamed = key_of(start, "cluster_2")
+    unnamed, anna = key_of(start, "cluster_2"), key_of(start, "anna")
+    view.gallery.select_keys([anna, unnamed])
+    view.gallery.setFocus()
+    with qtbot.waitSignal(view.castChanged, timeout=WAIT_MS):
+        edit(qtbot, view, lambda: qtbot.keyClick(view.gallery, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier))
+    confirmed = on_disk(demo.episode)
+    assert confirmed.people[anna].named_by == "user" and confirmed.people[unnamed].unnamed, "only names to confirm"
     view.filter_box.setCurrentText("Unnamed only")
     assert sorted(view.gallery.proxy.index(i, 0).data() for i in range(view.gallery.proxy.rowCount())) == \
         ["cluster_1", "cluster_2"]
