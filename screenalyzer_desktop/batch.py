@@ -13,12 +13,14 @@ then, when an episode failed, one ``error`` with the most severe failure's code 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import threading
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from screenalyzer_desktop.core.config import Config
 from screenalyzer_desktop.core.errors import CATALOGUE, ScreenalyzerError
@@ -81,21 +83,40 @@ def cmd_batch(args: argparse.Namespace, report: Any, cancel: threading.Event) ->
     workspace = Workspace(args.workspace)
     workspace.ensure_writable()
     jobs = {video: EpisodeJob(video) for video in videos}
-    display = BatchDisplay(report, jobs)
     ray = import_ray()
-    connect(ray, args.ray_address, args.max_parallel)
-    try:
-        run_jobs(ray, jobs, display, cancel, workspace_root=str(workspace.root.resolve()), config=config,
-                 cast=str(args.cast.resolve()) if args.cast else None, show=args.show,
-                 gpus_per_task=args.gpus_per_task, max_parallel=args.max_parallel)
-    finally:
-        ray.shutdown()
-    written = write_summary(list(jobs.values()), args.out or workspace.root)
-    display.finish(written)
+    with stdout_for_json_only(report.mode == "jsonl") as json_out:
+        display = BatchDisplay(report.mode, jobs, json_out)
+        connect(ray, args.ray_address, args.max_parallel)
+        try:
+            run_jobs(ray, jobs, display, cancel, workspace_root=str(workspace.root.resolve()), config=config,
+                     cast=str(args.cast.resolve()) if args.cast else None, show=args.show,
+                     gpus_per_task=args.gpus_per_task, max_parallel=args.max_parallel)
+        finally:
+            ray.shutdown()
+        written = write_summary(list(jobs.values()), args.out or workspace.root)
+        display.finish(written)
     failed = [job for job in jobs.values() if job.status == FAILED]
     if failed:
         raise batch_error(failed, len(jobs))
     return 0
+
+
+@contextlib.contextmanager
+def stdout_for_json_only(active: bool) -> Iterator[TextIO]:
+    """While Ray runs, its notices to stdout (e.g. "(raylet) Task ... will be retried", printed by its
+    threads) go to stderr; the JSON lines go to the real stdout through the stream yielded here."""
+    if not active:
+        yield sys.stdout
+        return
+    sys.stdout.flush()
+    json_fd = os.dup(sys.stdout.fileno())
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    try:
+        with os.fdopen(os.dup(json_fd), "w", encoding="utf-8", errors="replace") as stream:
+            yield stream
+    finally:
+        os.dup2(json_fd, sys.stdout.fileno())
+        os.close(json_fd)
 
 
 def connect(ray: Any, address: str | None, max_parallel: int | None) -> None:

@@ -3,10 +3,11 @@ lines (for the window), as one overall bar plus a bar per running episode, or no
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from screenalyzer_desktop.batch import BATCH, ENDED, EPISODE, FAILED, RUNNING, EpisodeJob, job_dict, print_tables
 
@@ -14,8 +15,9 @@ _BAR_STEPS = 1000
 
 
 class BatchDisplay:
-    def __init__(self, report: Any, jobs: dict[str, EpisodeJob]) -> None:
-        self._report, self.jobs = report, jobs
+    def __init__(self, mode: str, jobs: dict[str, EpisodeJob], json_out: TextIO) -> None:
+        self._mode, self.jobs, self._json_out = mode, jobs, json_out
+        self._json_reader_gone = False
         self._bars: dict[str, Any] = {}
         self._slots: dict[str, int] = {}  # the terminal line of each running episode's bar
         self._overall: Any = None
@@ -76,8 +78,8 @@ class BatchDisplay:
         if self._overall is not None:
             self._overall.close()
         jobs = list(self.jobs.values())
-        if self._report.mode == "jsonl":
-            self._report({"type": "result", "stage": BATCH, "episodes": [job_dict(job) for job in jobs],
+        if self._mode == "jsonl":
+            self._write_json({"type": "result", "stage": BATCH, "episodes": [job_dict(job) for job in jobs],
                           "summary": [str(path) for path in written],
                           "elapsed_s": round(time.monotonic() - self._t0, 2)})
         else:
@@ -85,10 +87,19 @@ class BatchDisplay:
 
     # -- output -----------------------------------------------------------------------------------------
     def _show(self, event: dict[str, Any]) -> None:
-        if self._report.mode == "jsonl":
-            self._report(event)
-        elif self._report.mode == "bar":
+        if self._mode == "jsonl":
+            self._write_json(event)
+        elif self._mode == "bar":
             self._draw(event)
+
+    def _write_json(self, event: dict[str, Any]) -> None:
+        if self._json_reader_gone:
+            return
+        try:
+            self._json_out.write(json.dumps(event, ensure_ascii=False, default=str) + "\n")
+            self._json_out.flush()
+        except BrokenPipeError:  # the reader (the window) is gone: the batch goes on
+            self._json_reader_gone = True
 
     def _draw(self, event: dict[str, Any]) -> None:
         from tqdm import tqdm
