@@ -75,6 +75,9 @@ def cmd_batch(args: argparse.Namespace, report: Any, cancel: threading.Event) ->
     from screenalyzer_desktop.core.workspace import Workspace
 
     config = _config(args)
+    for option, value in (("--max-parallel", args.max_parallel), ("--gpus-per-task", args.gpus_per_task)):
+        if value is not None and value <= 0:
+            raise ScreenalyzerError("ERR_USAGE", detail=f"{option} must be more than 0, not {value}")
     videos = [str(path.resolve()) for path in videos_in(args.paths)]
     if not videos:
         raise ScreenalyzerError("ERR_USAGE", detail=f"no video files in {', '.join(map(str, args.paths))}")

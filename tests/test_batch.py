@@ -242,3 +242,15 @@ def test_the_exit_code_is_the_most_severe_failure() -> None:
     assert error.code == "ERR_MODEL_MISSING" and error.exit_code == 4
     assert error.extra["failed"] == ["a", "b", "c"] and "3 of 5 episodes failed" in error.detail
     assert batch_error([*jobs, failed("d", "ERR_INTERNAL")], 5).exit_code == 1
+
+
+def test_usage_errors_are_reported_before_ray_starts(capsys: pytest.CaptureFixture[str],
+                                                     monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from support import expect_error
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    error = expect_error(capsys, monkeypatch, "ERR_USAGE", "batch", empty, "--workspace", tmp_path / "ws")
+    assert "no video files" in error["detail"]
+    error = expect_error(capsys, monkeypatch, "ERR_USAGE", "batch", empty, "--max-parallel", "0")
+    assert "--max-parallel" in error["detail"]
