@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import signal
 import sys
 import threading
 from collections.abc import Iterator
@@ -89,7 +90,10 @@ def cmd_batch(args: argparse.Namespace, report: Any, cancel: threading.Event) ->
     ray = import_ray()
     with stdout_for_json_only(report.mode == "jsonl") as json_out:
         display = BatchDisplay(report.mode, jobs, json_out)
+        handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGINT)}
         connect(ray, args.ray_address, args.max_parallel)
+        for signum, handler in handlers.items():  # Ray's core installs its own: a stop must cancel the batch
+            signal.signal(signum, handler)
         try:
             run_jobs(ray, jobs, display, cancel, workspace_root=str(workspace.root.resolve()), config=config,
                      cast=str(args.cast.resolve()) if args.cast else None, show=args.show,

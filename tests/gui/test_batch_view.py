@@ -11,7 +11,7 @@ import pytest
 pytest.importorskip("ray", reason="Ray is not installed: pip install -e '.[cluster]' (scripts/setup does)")
 
 from screenalyzer_desktop.gui.batch_view import BatchView  # noqa: E402
-from screenalyzer_desktop.gui.process_runner import FAILED, RunOutcome  # noqa: E402
+from screenalyzer_desktop.gui.process_runner import CANCELLED, FAILED, RunOutcome  # noqa: E402
 
 BATCH_TIMEOUT_MS = 300_000  # a local Ray start and a 4 s episode on a loaded 2-core machine
 
@@ -42,3 +42,22 @@ def test_the_batch_view_shows_each_episode_and_the_overall_progress(
     assert "1 of 2 episode(s) failed" in view.status.text()
     assert not view.is_running() and not view.cancel_button.isEnabled()
     assert (tmp_path / "ws" / "batch_summary.xlsx").is_file()
+
+
+@pytest.mark.slow
+def test_cancel_stops_the_batch_cleanly(qtbot, videos: dict[str, Path], tmp_path: Path,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
+    monkeypatch.setenv("RAY_USAGE_STATS_ENABLED", "0")
+    view = BatchView(grace_ms=30_000)  # time for a clean stop: the test wants the batch's own answer
+    qtbot.addWidget(view)
+    with qtbot.waitSignal(view.runner.progress, timeout=BATCH_TIMEOUT_MS,
+                          check_params_cb=lambda event: event.get("stage") == "detect_embed"):
+        view.start([videos["medium"]], workspace=tmp_path / "ws", max_parallel=1)
+    with qtbot.waitSignal(view.batchEnded, timeout=BATCH_TIMEOUT_MS) as blocker:
+        view.cancel_button.click()
+    outcome: RunOutcome = blocker.args[0]
+    assert outcome.status == CANCELLED and outcome.exit_code == 130
+    assert outcome.error is not None and outcome.error.code == "ERR_CANCELLED"
+    row = view.row("episode")
+    assert (row["Status"], row["Code"]) == ("failed", "ERR_CANCELLED")
