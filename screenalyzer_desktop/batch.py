@@ -91,7 +91,7 @@ def cmd_batch(args: argparse.Namespace, report: Any, cancel: threading.Event) ->
     with stdout_for_json_only(report.mode == "jsonl") as json_out:
         display = BatchDisplay(report.mode, jobs, json_out)
         handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGINT)}
-        connect(ray, args.ray_address, args.max_parallel)
+        connect(ray, args.ray_address, args.max_parallel, config.get("batch.connect_timeout_s"))
         for signum, handler in handlers.items():  # Ray's core installs its own: a stop must cancel the batch
             signal.signal(signum, handler)
         try:
@@ -112,25 +112,45 @@ def cmd_batch(args: argparse.Namespace, report: Any, cancel: threading.Event) ->
 def stdout_for_json_only(active: bool) -> Iterator[TextIO]:
     """While Ray runs, its notices to stdout (e.g. "(raylet) Task ... will be retried", printed by its
     threads) go to stderr; the JSON lines go to the real stdout through the stream yielded here."""
+    try:
+        stdout_fd = sys.stdout.fileno()
+    except (OSError, ValueError):  # not a file (stdout captured in-process): nothing below it to redirect
+        active = False
     if not active:
         yield sys.stdout
         return
     sys.stdout.flush()
-    json_fd = os.dup(sys.stdout.fileno())
-    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    json_fd = os.dup(stdout_fd)
+    os.dup2(sys.stderr.fileno(), stdout_fd)
     try:
         with os.fdopen(os.dup(json_fd), "w", encoding="utf-8", errors="replace") as stream:
             yield stream
     finally:
-        os.dup2(json_fd, sys.stdout.fileno())
+        os.dup2(json_fd, stdout_fd)
         os.close(json_fd)
 
 
-def connect(ray: Any, address: str | None, max_parallel: int | None) -> None:
+def probe_head(address: str, timeout_s: float) -> None:
+    """Ray retries an unreachable head for many minutes: say at once that nothing answers there."""
+    import socket
+
+    host, _, port = address.rpartition(":")
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout_s).close()
+    except (OSError, ValueError) as exc:
+        raise ScreenalyzerError("ERR_USAGE", detail=f"--ray-address {address}: {exc}",
+                                message="No Ray cluster answers at that address.",
+                                hint="Start the head with `ray start --head --port=PORT` and give HOST:PORT, "
+                                     "or leave --ray-address out for a local run.") from exc
+
+
+def connect(ray: Any, address: str | None, max_parallel: int | None, connect_timeout_s: float) -> None:
     """Join the cluster at ``address``, or start a local Ray instance with a CPU per parallel episode."""
     import logging
 
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # offline machines: no usage report, no prompt
+    if address:
+        probe_head(address, connect_timeout_s)
     options: dict[str, Any] = {"log_to_driver": False, "logging_level": logging.WARNING}
     try:
         if address:

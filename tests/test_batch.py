@@ -254,3 +254,13 @@ def test_usage_errors_are_reported_before_ray_starts(capsys: pytest.CaptureFixtu
     assert "no video files" in error["detail"]
     error = expect_error(capsys, monkeypatch, "ERR_USAGE", "batch", empty, "--max-parallel", "0")
     assert "--max-parallel" in error["detail"]
+    error = expect_error(capsys, monkeypatch, "ERR_USAGE", "batch", season_free_video(tmp_path), "--workspace",
+                         tmp_path / "ws", "--ray-address", f"127.0.0.1:{_free_port()}")
+    assert "No Ray cluster answers" in error["message"]
+
+
+def season_free_video(folder: Path) -> Path:
+    """A file named like a video: the address is refused before any video is opened."""
+    path = folder / "e01.mp4"
+    path.write_bytes(b"\0")
+    return path
