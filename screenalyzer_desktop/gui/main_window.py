@@ -17,6 +17,7 @@ from screenalyzer_desktop.core.config import Config
 from screenalyzer_desktop.core.errors import ScreenalyzerError
 from screenalyzer_desktop.core.video import VIDEO_SUFFIXES, videos_in
 from screenalyzer_desktop.core.workspace import Workspace
+from screenalyzer_desktop.gui.batch_dock import BatchDock
 from screenalyzer_desktop.gui.episode_view import EpisodeView
 from screenalyzer_desktop.gui.error_view import ErrorPanel
 from screenalyzer_desktop.gui.jobs import IMPORT, STAGE, Job, RunQueue
@@ -62,6 +63,7 @@ class MainWindow(QMainWindow):
         self._run_after_import: set[str] = set()
         self.watcher: EpisodeWatcher | None = None
         self._build_layout()
+        self.batch_dock = BatchDock(self, grace_ms=grace_ms)
         build_menus(self)
         self._connect()
         self._open_workspace()
@@ -396,6 +398,7 @@ class MainWindow(QMainWindow):
                 return
         for queue in (self.runs, self.imports):
             queue.shutdown()
+        self.batch_dock.stop()
         if self.watcher is not None:
             self.watcher.close()
         event.accept()

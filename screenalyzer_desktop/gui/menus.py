@@ -26,7 +26,7 @@ def _action(window: MainWindow, text: str, slot: Callable[[], object],
 
 def build_menus(window: MainWindow) -> None:
     """File (Open…, Open Folder…, Preferences…, Quit), Edit (undo and redo of the people), Run (full
-    pipeline, resume, cancel), Help."""
+    pipeline, resume, cancel, a season on Ray), Help."""
     keys = QKeySequence.StandardKey
     window.open_action = _action(window, "&Open…", window.open_files, keys.Open)
     window.open_folder_action = _action(window, "Open &Folder…", window.open_folder, "Ctrl+Shift+O")
@@ -39,6 +39,7 @@ def build_menus(window: MainWindow) -> None:
     window.run_all_action = _action(window, "Run &Full Pipeline", window.run_all_selected, "Ctrl+R")
     window.resume_action = _action(window, "&Resume", window.resume_selected, "Ctrl+Shift+R")
     window.cancel_action = _action(window, "&Cancel Run", window.cancel_selected, "Ctrl+.")
+    window.batch_action = _action(window, "Analyse a &Season on Ray…", window.batch_dock.ask_and_start, "Ctrl+B")
     window.logs_action = _action(window, "Show &Logs", window.show_logs_folder)
     window.about_action = _action(window, "&About SCREENALYZER", lambda: about.show_about(window), None,
                                   QAction.MenuRole.AboutRole)
@@ -52,8 +53,8 @@ def build_menus(window: MainWindow) -> None:
     edit_menu.addAction(review.undoAction)
     edit_menu.addAction(review.redoAction)
     run_menu = menus.addMenu("&Run")
-    for action in (window.run_all_action, window.resume_action, window.cancel_action):
-        run_menu.addAction(action)
+    for item in (window.run_all_action, window.resume_action, window.cancel_action, None, window.batch_action):
+        run_menu.addSeparator() if item is None else run_menu.addAction(item)
     help_menu = menus.addMenu("&Help")
     help_menu.addAction(window.logs_action)
     help_menu.addAction(window.about_action)

@@ -54,3 +54,20 @@ def test_the_shows_cast_from_preferences_is_matched_in_the_next_import(qtbot, ma
     qtbot.waitUntil(lambda: len(window.snapshots) == 1, timeout=WAIT_MS)
     episode = window.workspace.episode(next(iter(window.snapshots)))
     assert cast_settings(episode) == {"show": "Harbour Lights", "cast_dir": cast}
+
+
+def test_a_season_batch_starts_from_the_run_menu_in_the_windows_workspace(qtbot, make_window, tmp_path) -> None:
+    window = make_window()
+    run_menu = window.menuBar().actions()[2].menu()
+    assert window.batch_action in run_menu.actions()
+    assert not window.batch_dock.isVisible()
+    empty = tmp_path / "season"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("no episodes here\n")
+    with qtbot.waitSignal(window.batch_dock.view.batchEnded, timeout=WAIT_MS) as ended:
+        window.batch_dock.start([empty])
+    assert window.batch_dock.isVisible()
+    outcome = ended.args[0]
+    assert outcome.error is not None and outcome.error.code == "ERR_USAGE"
+    assert "ERR_USAGE" in window.batch_dock.view.status.text()
+    assert str(empty) in outcome.error.detail
