@@ -65,12 +65,18 @@ def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Analysed:
 
 @pytest.fixture
 def demo(demo_template: Analysed, tmp_path: Path) -> Analysed:
-    """The analysed demo episode in a workspace of this test's own (video shared: do not change it)."""
+    """The analysed demo episode in a workspace and with a cast folder of this test's own (confirming a
+    name adds photos to the cast); the video is shared: do not change it."""
+    from screenalyzer_desktop.cast_bank import set_episode_cast
     from screenalyzer_desktop.core.workspace import Workspace
+    from screenalyzer_desktop.stages.cluster import cast_settings
 
     shutil.copytree(demo_template.workspace.root, tmp_path / "ws")
     workspace = Workspace(tmp_path / "ws")
-    return Analysed(workspace, workspace.episode(demo_template.episode.id), demo_template.video)
+    episode = workspace.episode(demo_template.episode.id)
+    cast = shutil.copytree(cast_settings(demo_template.episode)["cast_dir"], tmp_path / "cast")
+    set_episode_cast(episode, cast, "demo")
+    return Analysed(workspace, episode, demo_template.video)
 
 
 @pytest.fixture

@@ -134,9 +134,10 @@ def test_screentime_stage_follows_the_labels(demo) -> None:
     anna, beth = _key(labels, "anna"), _key(labels, "beth")
     faces = review.load_faces(demo.episode)
     before = review.people_table(labels, faces, config).set_index("name")["screen_time_s"]
+    ctx = pipeline.StageContext(demo.workspace, demo.episode, config, "dlib")
+    assert pipeline.freshness(ctx, "screentime")[0] == "done"
     merged = lb.merge(labels, [anna], beth)
     lb.save_labels(demo.episode, merged)
-    ctx = pipeline.StageContext(demo.workspace, demo.episode, config, "dlib")
     assert pipeline.freshness(ctx, "screentime")[0] == "stale"
     events, emit = events_sink()
     pipeline.run(demo.workspace, demo.episode, "screentime", config, emit)
