@@ -311,8 +311,8 @@ class MainWindow(QMainWindow):
             return
         if not snapshot.resumable:
             return
-        # The state file does not say what a run started elsewhere aimed at: then resume to the end.
-        self.run_stage(episode_id, self._targets.get(episode_id, ORDER[-1]), if_needed=True)
+        target = snapshot.target or self._targets.get(episode_id, ORDER[-1])  # a run from a terminal too
+        self.run_stage(episode_id, target, if_needed=True)
 
     def cancel_selected(self) -> None:
         episode_id = self.selected_id()

@@ -29,6 +29,7 @@ class EpisodeSnapshot:
     run_active: bool
     pid: int | None = None  # of the running engine process, with the host it runs on
     host: str | None = None
+    target: str | None = None  # the stage the last run aimed at (what a Resume should reach)
 
     def stage(self, name: str) -> StageView:
         return next(s for s in self.stages if s.stage == name)
@@ -58,7 +59,7 @@ def load_snapshot(workspace: Workspace, episode_id: str, config: Config) -> Epis
     return EpisodeSnapshot(id=episode.id, name=name, source=str(source.get("path", "")),
                            duration_s=video.get("duration_s"), stages=tuple(stages), last_run=last_run,
                            run_active=active, pid=stored.get("pid") if active else None,
-                           host=stored.get("host") if active else None)
+                           host=stored.get("host") if active else None, target=run_state.run_target(stored))
 
 
 def sample_snapshot(episode_id: str = "s01e01", running: str | None = "detect_embed") -> EpisodeSnapshot:

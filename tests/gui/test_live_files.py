@@ -107,7 +107,7 @@ def test_a_run_that_dies_reads_as_interrupted_and_resumes(qtbot, make_window, vi
     window = make_window()
     episode_id = import_episode(qtbot, window, videos["medium"])
     select(window, episode_id)
-    process = engine(workspace_dir, "run-stage", episode_id, "screentime")
+    process = engine(workspace_dir, "run-stage", episode_id, "track")
     reap(process)
     assert process.stdout is not None
     for line in process.stdout:  # wait until detect is really under way
@@ -124,6 +124,8 @@ def test_a_run_that_dies_reads_as_interrupted_and_resumes(qtbot, make_window, vi
     other = make_window()
     wait_status(qtbot, other, episode_id, "detect_embed", "interrupted", timeout=20_000)
     other.close()
-    qtbot.mouseClick(resume, Qt.MouseButton.LeftButton)
-    wait_all_done(qtbot, window, episode_id)
-    assert status(window, episode_id, "screentime") == "done"
+    with qtbot.waitSignal(window.runs.jobEnded, timeout=RUN_TIMEOUT_MS) as ended:
+        qtbot.mouseClick(resume, Qt.MouseButton.LeftButton)
+    assert (ended.args[0].stage, ended.args[0].status) == ("track", "done"), "resumed to the dead run's target"
+    wait_status(qtbot, window, episode_id, "track", "done", timeout=20_000)
+    assert status(window, episode_id, "cluster") == "not_run"
