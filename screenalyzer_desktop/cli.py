@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from screenalyzer_desktop import __version__
-from screenalyzer_desktop.core.atomic import atomic_write_json
 from screenalyzer_desktop.core.config import Config, load_config
 from screenalyzer_desktop.core.errors import ScreenalyzerError, internal_error
 from screenalyzer_desktop.core.workspace import Episode, Workspace
@@ -143,11 +142,9 @@ def _config(args: argparse.Namespace) -> Config:
 def _set_cast(workspace: Workspace, episode: Episode, cast: Path | None, show: str | None) -> None:
     if cast is None:
         return
-    from screenalyzer_desktop.cast_bank import cast_photos
+    from screenalyzer_desktop.cast_bank import set_episode_cast
 
-    cast_photos(cast)
-    atomic_write_json(episode.dir / "cast.json", {"show": show or Path(cast).resolve().name,
-                                                   "cast_dir": str(Path(cast).resolve())})
+    set_episode_cast(episode, cast, show)
 
 
 def _import(workspace: Workspace, video: Path) -> Episode:
