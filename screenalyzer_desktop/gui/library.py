@@ -11,18 +11,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
+from PySide6.QtCore import QModelIndex, QRect, QSize, Qt
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QStyledItemDelegate, QStyleOptionViewItem, QTableView
 
 from screenalyzer_desktop.gui.pipeline_panel import STAGE_TITLES, STATUS_LOOK, duration_text
 from screenalyzer_desktop.gui.snapshots import EpisodeSnapshot
+from screenalyzer_desktop.gui.table_model import Index, RowsTableModel
 from screenalyzer_desktop.pipeline import ORDER
 
 COLUMNS = ("Episode", "Duration", "Stages", "Last run")
 NAME, DURATION, STAGES, LAST_RUN = range(4)
 StatusesRole = Qt.ItemDataRole.UserRole + 1  # list of (stage, status) or "probing"
-Index = QModelIndex | QPersistentModelIndex
 
 
 @dataclass
@@ -42,21 +42,10 @@ def last_run_text(stamp: float | None) -> str:
     return time.strftime("%Y-%m-%d", time.localtime(stamp))
 
 
-class EpisodeLibraryModel(QAbstractTableModel):
+class EpisodeLibraryModel(RowsTableModel):
     def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
+        super().__init__(COLUMNS, parent)
         self._rows: list[LibraryRow] = []
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's own signature
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's own signature
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():

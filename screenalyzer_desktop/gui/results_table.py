@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtCore import QSortFilterProxyModel, Qt
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
 from screenalyzer_desktop.gui.results_charts import clock_text
+from screenalyzer_desktop.gui.table_model import Index, RowsTableModel
 
-Index = QModelIndex | QPersistentModelIndex
 SortRole = Qt.ItemDataRole.UserRole + 1
 # Column title, summary column, display format.
 COLUMNS: tuple[tuple[str, str, Any], ...] = (
@@ -24,26 +24,15 @@ COLUMNS: tuple[tuple[str, str, Any], ...] = (
 )
 
 
-class ScreenTimeModel(QAbstractTableModel):
+class ScreenTimeModel(RowsTableModel):
     def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
+        super().__init__(tuple(title for title, _, _ in COLUMNS), parent)
         self._rows: list[dict[str, Any]] = []
 
     def set_summary(self, summary: pd.DataFrame) -> None:
         self.beginResetModel()
         self._rows = summary.to_dict(orient="records")
         self.endResetModel()
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's own signature
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's own signature
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section][0]
-        return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():

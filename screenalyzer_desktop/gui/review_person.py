@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSize, Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QAction, QFont, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -26,17 +26,17 @@ from PySide6.QtWidgets import (
 )
 
 from screenalyzer_desktop.gui.review_data import PersonRow, TrackRow, clock, clock_tenths
+from screenalyzer_desktop.gui.table_model import Index, RowsTableModel
 from screenalyzer_desktop.gui.thumbnails import ThumbnailLoader
 
 COLUMNS = ("Face", "Track", "On screen", "Faces", "Similarity", "Looks like")
 FACE, TRACK, TIME, FACES, SIMILARITY, NEAREST = range(len(COLUMNS))
 TrackRole = Qt.ItemDataRole.UserRole + 1
-Index = QModelIndex | QPersistentModelIndex
 
 
-class TrackModel(QAbstractTableModel):
+class TrackModel(RowsTableModel):
     def __init__(self, thumbnails: ThumbnailLoader, parent: Any = None) -> None:
-        super().__init__(parent)
+        super().__init__(COLUMNS, parent)
         self.thumbnails = thumbnails
         self._rows: list[TrackRow] = []
         thumbnails.ready.connect(self._on_thumbnails_ready)
@@ -48,17 +48,6 @@ class TrackModel(QAbstractTableModel):
 
     def rows(self) -> list[TrackRow]:
         return list(self._rows)
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's own signature
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's own signature
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
