@@ -104,3 +104,8 @@ def _unassigned_row(labels: Labels, track: int, faces: EpisodeFaces, limit: int)
     best = review.best_detections(faces, [track], 1)
     return TrackRow(track, float(row["start_s"]), float(row["end_s"]), int(row["detections"]), float("nan"),
                     best[0] if best else -1, tuple(review.track_suggestions(labels, track, faces, limit)))
+
+
+def count_text(n: int, noun: str) -> str:
+    """'1 track', '3 tracks'."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"

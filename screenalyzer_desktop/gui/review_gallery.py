@@ -20,7 +20,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
-from screenalyzer_desktop.gui.review_data import PersonRow, clock
+from screenalyzer_desktop.gui.review_data import PersonRow, clock, count_text
 from screenalyzer_desktop.gui.thumbnails import ThumbnailLoader
 
 RowRole = Qt.ItemDataRole.UserRole + 1  # the PersonRow
@@ -181,7 +181,7 @@ class PersonCardDelegate(QStyledItemDelegate):
                          QFontMetrics(bold).elidedText(name, Qt.TextElideMode.ElideRight, width))
         painter.setFont(option.font)
         painter.setPen(option.palette.color(QPalette.ColorRole.PlaceholderText))
-        stats = f"{clock(row.screen_time_s)}  ·  {row.tracks} track{'s' if row.tracks != 1 else ''}" \
+        stats = f"{clock(row.screen_time_s)}  ·  {count_text(row.tracks, 'track')}" \
                 f"  ·  {row.share:.0%}"
         painter.drawText(QRect(cell.left() + PAD, top + line + GAP, width, line), Qt.AlignmentFlag.AlignLeft, stats)
         badge = "hidden" if row.hidden else row.named_by if row.named_by in BADGE_LOOK else None

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from screenalyzer_desktop.gui.review_data import PersonRow, TrackRow, clock, clock_tenths
+from screenalyzer_desktop.gui.review_data import PersonRow, TrackRow, clock, clock_tenths, count_text
 from screenalyzer_desktop.gui.table_model import Index, RowsTableModel
 from screenalyzer_desktop.gui.thumbnails import ThumbnailLoader
 
@@ -185,8 +185,8 @@ class PersonView(QWidget):
             self.title.setText(person.name)
             badge = {"cast": "from face bank — confirm", "user": "confirmed", "": "unnamed"}.get(person.named_by, "")
             extra = "  ·  hidden (extra / background)" if person.hidden else ""
-            self.stats.setText(f"   {clock(person.screen_time_s)} on screen  ·  {person.tracks} tracks  ·  "
-                               f"{badge}{extra}")
+            tracks = count_text(person.tracks, "track")
+            self.stats.setText(f"   {clock(person.screen_time_s)} on screen  ·  {tracks}  ·  {badge}{extra}")
         else:
             self.title.setText("Unassigned tracks")
             self.stats.setText(f"   {len(rows)} tracks nobody has: noise, or faces not yet given to a person")

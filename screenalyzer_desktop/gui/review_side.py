@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from screenalyzer_desktop.gui.review_data import PersonRow, ReviewData, TrackRow, clock, clock_tenths
+from screenalyzer_desktop.gui.review_data import PersonRow, ReviewData, TrackRow, clock, clock_tenths, count_text
 from screenalyzer_desktop.gui.thumbnails import ThumbnailLoader
 from screenalyzer_desktop.review import Suggestion
 
@@ -119,7 +119,7 @@ class SidePanel(QWidget):
         keep_key = current.data(DataRole) if current else None
         self.queue_list.clear()
         for row in sorted((r for r in data.people if r.to_confirm), key=lambda r: r.name.casefold()):
-            item = QListWidgetItem(f"{row.name}\n{clock(row.screen_time_s)} · {row.tracks} tracks")
+            item = QListWidgetItem(f"{row.name}\n{clock(row.screen_time_s)} · {count_text(row.tracks, 'track')}")
             item.setData(DataRole, row.key)
             self.queue_list.addItem(item)
             if row.key == keep_key:
