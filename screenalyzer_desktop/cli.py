@@ -257,15 +257,15 @@ def _chart_pngs(episode: Episode, result: Any, metadata: dict[str, Any], out: Pa
     import os
     import subprocess
 
-    from screenalyzer_desktop.core.paths import is_frozen
+    from screenalyzer_desktop.core.paths import APP_NAME, CHARTS_OPTION, bundled_program, is_frozen
     from screenalyzer_desktop.exports import to_json
 
-    if is_frozen():  # the bundle's programs run no `-m` modules
-        raise ScreenalyzerError("ERR_CONFIG_INVALID", detail="--format png is drawn by the window in the installed "
-                                "app: use Results ▸ Export ▸ Charts as PNG")
-    done = subprocess.run([sys.executable, "-m", "screenalyzer_desktop.gui.results_charts", str(episode.dir),
-                           str(out)], input=json.dumps(to_json(result, metadata), default=str), capture_output=True,
-                          text=True, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    # The installed app runs no `-m` modules: its window program draws them when given CHARTS_OPTION.
+    program = [str(bundled_program(APP_NAME)), CHARTS_OPTION] if is_frozen() else [
+        sys.executable, "-m", "screenalyzer_desktop.gui.results_charts"]
+    done = subprocess.run([*program, str(episode.dir), str(out)], input=json.dumps(to_json(result, metadata),
+                                                                                  default=str),
+                          capture_output=True, text=True, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
     try:
         answer = json.loads(done.stdout.strip().splitlines()[-1])
     except (IndexError, ValueError):

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from screenalyzer_desktop.core.paths import CLI_NAME, is_frozen
+from screenalyzer_desktop.core.paths import CHARTS_OPTION, CLI_NAME, is_frozen
 
 SCREENSHOT_OPTION = "--screenshot"
 _SETTLE_MS = 1500  # after the run: the watcher reloads the episode and the views repaint
@@ -107,10 +107,15 @@ class _Screenshot:
 
 
 def gui_main(argv: Sequence[str]) -> int:
-    """The window (``screenalyzer-desktop``), with the ``--screenshot`` option."""
+    """The window (``screenalyzer-desktop``), with the ``--screenshot`` option; or, given
+    ``CHARTS_OPTION`` first, the chart drawer `screenalyzer export --format png` starts."""
+    argv = list(argv)
+    if argv[:1] == [CHARTS_OPTION]:
+        from screenalyzer_desktop.gui.results_charts import main as draw_charts
+
+        return draw_charts(argv[1:])
     from screenalyzer_desktop.gui import app as gui_app
 
-    argv = list(argv)
     shot = screenshot_option(argv)
     gui_app._parser().parse_args(argv)  # --version and --help answer here, before Qt starts
     from PySide6.QtWidgets import QApplication

@@ -120,6 +120,11 @@ def test_the_demo_runs_end_to_end_in_the_bundled_cli(home: Path) -> None:
         assert person in found.index, f"{person} not named: {list(found.index)}"
         assert abs(found[person] - info["screen_time_s"]) <= 0.1 * info["screen_time_s"], (person, found[person])
     print(f"[installer] demo analysis through the bundled CLI: {elapsed:.1f} s")
+    out = home / "exports"
+    done, _ = run(CLI_NAME, "export", episode_dir.name, "--workspace", workspace, "--format", "png",
+                  "--format", "edl", "--format", "fcpxml", "--out", out, home=home)
+    assert done.returncode == 0, done.stderr[-4000:]
+    assert len(list(out.glob("*.png"))) >= 3 and (out / "markers.edl").is_file() and (out / "markers.xml").is_file()
 
 
 def test_the_window_runs_the_demo_through_the_bundled_worker(home: Path) -> None:

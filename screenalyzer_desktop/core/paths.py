@@ -16,6 +16,7 @@ import platformdirs
 APP_NAME = "screenalyzer-desktop"  # the window's program (pyproject gui-scripts) and the bundle folder
 CLI_NAME = "screenalyzer"  # the engine command line (pyproject scripts); stage workers run it
 APP_ICON = Path("icons") / "screenalyzer.png"  # under resources/
+CHARTS_OPTION = "--draw-charts"  # the window program, given this first, draws chart PNGs for the CLI and exits
 
 
 def is_frozen() -> bool:
