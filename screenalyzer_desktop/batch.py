@@ -87,11 +87,13 @@ def cmd_batch(args: argparse.Namespace, report: Any, cancel: threading.Event) ->
     workspace = Workspace(args.workspace)
     workspace.ensure_writable()
     jobs = {video: EpisodeJob(video) for video in videos}
+    if args.ray_address:
+        probe_head(args.ray_address, config.get("batch.connect_timeout_s"))
     ray = import_ray()
     with stdout_for_json_only(report.mode == "jsonl") as json_out:
         display = BatchDisplay(report.mode, jobs, json_out)
         handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGINT)}
-        connect(ray, args.ray_address, args.max_parallel, config.get("batch.connect_timeout_s"))
+        connect(ray, args.ray_address, args.max_parallel)
         for signum, handler in handlers.items():  # Ray's core installs its own: a stop must cancel the batch
             signal.signal(signum, handler)
         try:
@@ -144,13 +146,11 @@ def probe_head(address: str, timeout_s: float) -> None:
                                      "or leave --ray-address out for a local run.") from exc
 
 
-def connect(ray: Any, address: str | None, max_parallel: int | None, connect_timeout_s: float) -> None:
+def connect(ray: Any, address: str | None, max_parallel: int | None) -> None:
     """Join the cluster at ``address``, or start a local Ray instance with a CPU per parallel episode."""
     import logging
 
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # offline machines: no usage report, no prompt
-    if address:
-        probe_head(address, connect_timeout_s)
     options: dict[str, Any] = {"log_to_driver": False, "logging_level": logging.WARNING}
     try:
         if address:
