@@ -22,6 +22,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--workspace", type=Path, help="use this workspace folder (and remember it)")
     parser.add_argument("--demo", action="store_true", help="import the bundled demo episode and analyse it")
+    parser.add_argument("--screenshot", type=Path, metavar="PNG",
+                        help="save the window to PNG once it is up (after the demo run with --demo), then quit")
     parser.add_argument("videos", nargs="*", type=Path, help="videos or folders to import at start")
     return parser
 
@@ -29,15 +31,16 @@ def _parser() -> argparse.ArgumentParser:
 def _start_demo(window: MainWindow) -> None:
     """Make the demo episode (off the GUI thread) and run the whole pipeline on it."""
     from screenalyzer_desktop.gui.tasks import run_in_pool
-    from screenalyzer_desktop.sample_episode import make_sample_episode
+    from screenalyzer_desktop.sample_episode import CAST_DIR_NAME, make_sample_episode
 
     demo_dir = window.workspace.root / "demo"
+    cast = (demo_dir / CAST_DIR_NAME, "demo")  # its cast photos: the people get their names
     if (demo_dir / "truth.json").is_file():
-        window.import_paths([demo_dir / "episode.mp4"], run_after=True)
+        window.import_paths([demo_dir / "episode.mp4"], run_after=True, cast=cast)
         return
     window.statusBar().showMessage(f"Generating the demo episode in {demo_dir}…")
     run_in_pool(make_sample_episode, demo_dir,
-                on_done=lambda sample: window.import_paths([sample.video], run_after=True),
+                on_done=lambda sample: window.import_paths([sample.video], run_after=True, cast=cast),
                 on_failed=lambda error: window.banner.show_error(error, "Demo episode"), owner=window)
 
 
@@ -63,11 +66,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     window.show()
     if args.videos:
         window.import_paths(args.videos)
+    shot = None
+    if args.screenshot is not None:
+        from screenalyzer_desktop.gui.screenshot import WindowScreenshot
+
+        shot = WindowScreenshot(app, window, args.screenshot, after_demo=args.demo)
     if args.demo:
         _start_demo(window)
     code = app.exec()
     wait_for_pool()
-    return code
+    return code if shot is None else (code or shot.exit_code)
 
 
 if __name__ == "__main__":
