@@ -135,6 +135,11 @@ def test_the_window_runs_the_demo_through_the_bundled_worker(home: Path) -> None
     assert done.returncode == 0, done.stderr[-4000:]  # the window's verdict on its run of every stage
     (episode_dir,) = [p for p in (workspace / "episodes").iterdir() if p.is_dir()]
     assert (episode_dir / "state" / "screentime.complete.json").is_file()
+    import pandas as pd
+
+    truth = json.loads((workspace / "demo" / "truth.json").read_text())["people"]
+    named = set(pd.read_csv(episode_dir / "artifacts" / "screentime.csv")["person"])
+    assert named == set(truth), "the window's demo is matched against its cast"
     assert_screenshot(shot)
     print(f"[installer] demo through the window and its bundled workers: {elapsed:.1f} s")
 

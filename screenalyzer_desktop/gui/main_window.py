@@ -240,7 +240,10 @@ class MainWindow(QMainWindow):
                                           plan=job.plan if own and job else None)
 
     # -- importing --------------------------------------------------------------------------------
-    def import_paths(self, paths: list[Path], *, run_after: bool = False) -> None:
+    def import_paths(self, paths: list[Path], *, run_after: bool = False,
+                     cast: tuple[Path, str] | None = None) -> None:
+        """Import videos (folders: their videos), matched against ``cast`` (folder, show) if given, else
+        against the show's cast of the settings."""
         videos = videos_in(paths)
         if not videos:
             self.banner.show_error(ScreenalyzerError("ERR_VIDEO_NOT_FOUND",
@@ -250,7 +253,9 @@ class MainWindow(QMainWindow):
             self.library.add_probing(video)
             if run_after:
                 self._run_after_import.add(str(video.resolve()))
-            self.imports.enqueue(Job(IMPORT, str(video.resolve())))
+            settings = self.settings if cast is None else self.settings.with_changes(cast_dir=str(cast[0]),
+                                                                                     show=cast[1])
+            self.imports.enqueue(Job(IMPORT, str(video.resolve()), args=settings.import_args()))
         self.statusBar().showMessage(f"Importing {len(videos)} video(s)…", 5000)
 
     def open_files(self) -> None:

@@ -71,3 +71,13 @@ def test_a_season_batch_starts_from_the_run_menu_in_the_windows_workspace(qtbot,
     assert outcome.error is not None and outcome.error.code == "ERR_USAGE"
     assert "ERR_USAGE" in window.batch_dock.view.status.text()
     assert str(empty) in outcome.error.detail
+
+
+def test_an_import_can_name_its_own_cast_as_the_demo_does(qtbot, make_window, demo, videos) -> None:
+    cast = cast_settings(demo.episode)["cast_dir"]
+    window = make_window()
+    window.import_paths([videos["short"]], cast=(cast, "demo"))
+    qtbot.waitUntil(lambda: len(window.snapshots) == 1 and not window.imports.is_busy(), timeout=WAIT_MS)
+    episode = window.workspace.episode(next(iter(window.snapshots)))
+    assert cast_settings(episode) == {"show": "demo", "cast_dir": cast}
+    assert window.settings.cast_dir == "", "the settings are left as they were"
