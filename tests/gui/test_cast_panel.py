@@ -6,10 +6,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import pytest
 from gui_helpers import drop
 
-from screenalyzer_desktop.cast_bank import cast_photos, set_episode_cast
+from screenalyzer_desktop.cast_bank import cast_photos
 from screenalyzer_desktop.core.config import load_config
 from screenalyzer_desktop.gui.cast_panel import CastPanel
 from screenalyzer_desktop.gui.cast_photos import TRASH, PathRole, guess_show
@@ -18,14 +17,6 @@ from screenalyzer_desktop.pipeline import stage_views
 from screenalyzer_desktop.stages.cluster import cast_settings
 
 WAIT_MS = 30_000
-
-
-@pytest.fixture(autouse=True)
-def own_cast(demo, tmp_path: Path) -> Path:
-    """A copy of the demo's cast folder for this test alone (the template's is shared)."""
-    cast = shutil.copytree(cast_settings(demo.episode)["cast_dir"], tmp_path / "own cast")
-    set_episode_cast(demo.episode, cast, "demo")
-    return cast
 
 
 def cluster_status(demo) -> str:

@@ -3,7 +3,6 @@ labels.json and against screen time computed from the expected track → person 
 
 from __future__ import annotations
 
-import shutil
 import threading
 from pathlib import Path
 
@@ -14,7 +13,6 @@ from PySide6.QtWidgets import QDialogButtonBox
 
 from screenalyzer_desktop import labels as edits
 from screenalyzer_desktop import screentime_calc
-from screenalyzer_desktop.cast_bank import set_episode_cast
 from screenalyzer_desktop.core.config import Config, load_config
 from screenalyzer_desktop.core.workspace import Episode
 from screenalyzer_desktop.faces import thumbnail_path
@@ -26,14 +24,6 @@ from screenalyzer_desktop.review import load_faces
 from screenalyzer_desktop.stages.cluster import cast_settings
 
 WAIT_MS = 30_000
-
-
-@pytest.fixture(autouse=True)
-def own_cast(demo, tmp_path: Path) -> Path:
-    """A copy of the demo's cast folder for this test alone (the template's is shared)."""
-    cast = shutil.copytree(cast_settings(demo.episode)["cast_dir"], tmp_path / "own cast")
-    set_episode_cast(demo.episode, cast, "demo")
-    return cast
 
 
 @pytest.fixture
