@@ -68,7 +68,7 @@ def analyze_episode(video: str, workspace_root: str, config: Config, cast: str |
     import ray
 
     from screenalyzer_desktop import pipeline
-    from screenalyzer_desktop.cli import _import, _set_cast
+    from screenalyzer_desktop.cast_bank import set_episode_cast
 
     t0 = time.monotonic()
     forward = Forwarder(queue, video, config)
@@ -77,9 +77,10 @@ def analyze_episode(video: str, workspace_root: str, config: Config, cast: str |
     outcome: dict[str, Any] = {"video": video, "episode": None, "people": {}, "error": None, "ran": []}
     try:
         workspace = Workspace(Path(workspace_root))
-        episode = _import(workspace, Path(video))
+        episode = workspace.import_video(Path(video))
         forward.episode = outcome["episode"] = episode.id
-        _set_cast(workspace, episode, Path(cast) if cast else None, show)
+        if cast:
+            set_episode_cast(episode, Path(cast), show)
         result = pipeline.run(workspace, episode, "screentime", config, forward, accept_changed_source=True)
         outcome.update(status=DONE if result["ran"] else SKIPPED, ran=result["ran"], engine=result["engine"],
                        people=people_seconds(episode))

@@ -139,19 +139,11 @@ def _config(args: argparse.Namespace) -> Config:
     return load_config(args.config, overrides)
 
 
-def _set_cast(workspace: Workspace, episode: Episode, cast: Path | None, show: str | None) -> None:
-    if cast is None:
-        return
-    from screenalyzer_desktop.cast_bank import set_episode_cast
+def _set_cast(episode: Episode, cast: Path | None, show: str | None) -> None:
+    if cast is not None:
+        from screenalyzer_desktop.cast_bank import set_episode_cast
 
-    set_episode_cast(episode, cast, show)
-
-
-def _import(workspace: Workspace, video: Path) -> Episode:
-    from screenalyzer_desktop.core.video import open_capture
-
-    open_capture(video).release()
-    return workspace.create_episode(video)
+        set_episode_cast(episode, cast, show)
 
 
 def cmd_analyze(args: argparse.Namespace, report: Reporter, cancel: threading.Event) -> int:
@@ -159,8 +151,8 @@ def cmd_analyze(args: argparse.Namespace, report: Reporter, cancel: threading.Ev
 
     config = _config(args)
     workspace = Workspace(args.workspace)
-    episode = _import(workspace, args.video)
-    _set_cast(workspace, episode, args.cast, args.show)
+    episode = workspace.import_video(args.video)
+    _set_cast(episode, args.cast, args.show)
     # One run (one plan, one progress bar from 0 to 1); analysing a file accepts it as it is now.
     result = pipeline.run(workspace, episode, "screentime", config, report, cancel, accept_changed_source=True)
     return _finish(workspace, episode, config, result, report, args.export)
@@ -171,8 +163,8 @@ def cmd_import(args: argparse.Namespace, report: Reporter, cancel: threading.Eve
 
     config = _config(args)
     workspace = Workspace(args.workspace)
-    episode = _import(workspace, args.video)
-    _set_cast(workspace, episode, args.cast, args.show)
+    episode = workspace.import_video(args.video)
+    _set_cast(episode, args.cast, args.show)
     result = pipeline.run(workspace, episode, "ingest", config, report, cancel)
     report(result)
     if report.mode != "jsonl":

@@ -174,6 +174,13 @@ class Workspace:
                 return found
         return self.episode(ref)
 
+    def import_video(self, video: Path) -> Episode:
+        """The episode of a file OpenCV can open (refused with its code before anything is written)."""
+        from screenalyzer_desktop.core.video import open_capture
+
+        open_capture(video).release()
+        return self.create_episode(video)
+
     def create_episode(self, video: Path) -> Episode:
         """Claim a fresh id for ``video`` (race-safe mkdir), or return its existing episode."""
         existing = self.find_by_source(video)
