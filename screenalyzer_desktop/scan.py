@@ -52,17 +52,30 @@ class ScanParams:
     carry_keep_psr: float
     carry_min_visible: float
     carry_back_s: float
+    hold_scale: float = 1.0  # frames kept between samples, and decoded again for carrying, are this size
 
     def is_sample(self, index: int) -> bool:
         step = self.fps / self.sample_fps
         return index == 0 or int(index / step) != int((index - 1) / step)
 
+    def held(self, image: np.ndarray) -> np.ndarray:
+        """``image`` at the hold scale: boxes in source pixels map onto it times ``hold_scale``."""
+        if self.hold_scale >= 1.0:
+            return image
+        return cv2.resize(image, None, fx=self.hold_scale, fy=self.hold_scale, interpolation=cv2.INTER_AREA)
+
+
+def hold_scale(width: int, height: int, hold_max_side: int) -> float:
+    """Scale of the frames a scan keeps in memory: no larger than ``hold_max_side`` on their longest side."""
+    return min(1.0, hold_max_side / max(width, height, 1))
+
 
 @dataclass
 class _Sample:
     index: int
-    image: np.ndarray | None  # None for the tail after the last sample
-    between: list[tuple[int, np.ndarray]]  # frames since the previous sample, oldest first
+    image: np.ndarray | None  # full size, for the detector and the face crops; None for the tail after the last sample
+    held: np.ndarray | None  # the same frame at the hold scale
+    between: list[tuple[int, np.ndarray]]  # frames since the previous sample at the hold scale, oldest first
     cuts: list[int]  # frames in (previous sample, index] that start a new shot
 
 
@@ -85,15 +98,16 @@ DETECTION_COLUMNS = ["frame", "tracklet", "x1", "y1", "x2", "y2", "score", "face
 
 
 def _reader(path: Path, start: int, end: int, params: ScanParams, out: queue.Queue, stop: threading.Event) -> None:
-    """Decode frames [start, end) (plus the one before, for the cut test) into ``out``."""
+    """Decode frames [start, end) (plus the one before, for the cut test) into ``out``, one at a time:
+    ``(index, full frame or None, frame at the hold scale or None, starts a shot)``. Only samples keep
+    the full frame, only frames a refinement may look at keep the held one. The end is the index of the
+    first frame not decoded."""
     try:
         cap = open_capture(path)
         first = max(0, start - 1)
         if first:
             cap.set(cv2.CAP_PROP_POS_FRAMES, first)
         previous = None
-        between: list[tuple[int, np.ndarray]] = []
-        cuts: list[int] = []
         index = first
         while index < end and not stop.is_set():
             ok, frame = cap.read()
@@ -101,19 +115,16 @@ def _reader(path: Path, start: int, end: int, params: ScanParams, out: queue.Que
                 break
             # Every 4th pixel first: an area resize of the whole frame costs as much as decoding it.
             thumb = cv2.resize(frame[::4, ::4], params.thumb_size, interpolation=cv2.INTER_AREA).astype(np.int16)
-            if previous is not None and is_cut(thumb, previous, params.cut_threshold):
-                cuts.append(index)
+            cut = previous is not None and is_cut(thumb, previous, params.cut_threshold)
             previous = thumb
             if index >= start:
                 if params.is_sample(index):
-                    out.put(_Sample(index, frame, between, cuts))
-                    between, cuts = [], []
-                elif params.refine:
-                    between.append((index, frame))
+                    out.put((index, frame, params.held(frame), cut))
+                else:
+                    out.put((index, None, params.held(frame) if params.refine else None, cut))
             index += 1
         cap.release()
-        out.put(_Sample(index, None, between, cuts))
-        out.put(None)
+        out.put(index)
     except Exception as exc:  # handed to the scanning thread, which raises it
         out.put(exc)
 
@@ -125,19 +136,30 @@ def is_cut(thumb: np.ndarray, previous: np.ndarray, threshold: float) -> bool:
 
 
 def _samples(path: Path, start: int, end: int, params: ScanParams) -> Iterator[_Sample]:
+    """The sampled frames, each with the frames since the previous sample; the last has no image."""
     frames: queue.Queue = queue.Queue(maxsize=params.queue_frames)
     stop = threading.Event()
     reader = threading.Thread(target=_reader, args=(path, start, end, params, frames, stop), daemon=True,
                               name="frame-reader")
     reader.start()
+    between: list[tuple[int, np.ndarray]] = []
+    cuts: list[int] = []
     try:
         while True:
             item = frames.get()
-            if item is None:
-                return
             if isinstance(item, BaseException):
                 raise item
-            yield item
+            if isinstance(item, int):
+                yield _Sample(item, None, None, between, cuts)
+                return
+            index, image, held, cut = item
+            if cut:
+                cuts.append(index)
+            if image is not None:
+                yield _Sample(index, image, held, between, cuts)
+                between, cuts = [], []
+            elif held is not None:
+                between.append((index, held))
     finally:
         stop.set()
         while reader.is_alive():
@@ -165,8 +187,9 @@ def detect_scaled(engine: FaceEngine, image: np.ndarray, max_side: int) -> list[
 
 
 def face_present(engine: FaceEngine, image: np.ndarray, box: np.ndarray, params: ScanParams) -> bool:
-    """Whether a face overlapping ``box`` is in ``image``: a detector run on a small crop around it."""
-    x1, y1, x2, y2 = box
+    """Whether a face overlapping ``box`` (source pixels) is in ``image`` (a frame at the hold scale): a
+    detector run on a small crop around it."""
+    x1, y1, x2, y2 = np.asarray(box, dtype=np.float32) * params.hold_scale
     size = max(x2 - x1, y2 - y1)
     pad = params.roi_margin * size
     h, w = image.shape[:2]
@@ -237,10 +260,11 @@ class _Carrier:
     when less than ``carry_min_visible`` of its box is left inside the frame."""
 
     def __init__(self, gray: np.ndarray, box: np.ndarray, params: ScanParams) -> None:
+        """``gray``: a frame at the hold scale; ``box``: in source pixels, as ``box`` is kept."""
         self.params = params
         self.box = np.asarray(box, dtype=np.float32)
         self._tracker = dlib.correlation_tracker()
-        self._tracker.start_track(gray, dlib.drectangle(*(float(v) for v in box)))
+        self._tracker.start_track(gray, dlib.drectangle(*(float(v) for v in self.box * params.hold_scale)))
         # The start image matched against itself (PSR ~28) is the reference for the first real frame, so
         # a face that vanishes right after it collapses the PSR too (small faces in noise keep 4-7 on the
         # empty background: over a fixed floor).
@@ -255,12 +279,13 @@ class _Carrier:
             if (not psr >= max(self.params.carry_min_psr, self.params.carry_keep_psr * self._psr)
                     or _inside_share(box, image.shape) < self.params.carry_min_visible):
                 return k
-            self.box, self._psr = box, psr
+            self.box, self._psr = box / self.params.hold_scale, psr
         return len(frames)
 
 
-def _decode_gray(path: Path, first: int, end: int) -> list[tuple[int, np.ndarray]]:
-    """Frames [first, end) again, in grey: only for tracking a face back past the frames kept in memory."""
+def _decode_gray(path: Path, first: int, end: int, params: ScanParams) -> list[tuple[int, np.ndarray]]:
+    """Frames [first, end) again, in grey at the hold scale: only for tracking a face back past the frames
+    kept in memory."""
     cap = open_capture(path)
     try:
         cap.set(cv2.CAP_PROP_POS_FRAMES, first)
@@ -269,7 +294,7 @@ def _decode_gray(path: Path, first: int, end: int) -> list[tuple[int, np.ndarray
             ok, frame = cap.read()
             if not ok or frame is None:
                 break
-            frames.append((index, _gray(frame)))
+            frames.append((index, params.held(_gray(frame))))
         return frames
     finally:
         cap.release()
@@ -325,7 +350,7 @@ def scan_segment(path: Path, start: int, end: int, params: ScanParams, engine: F
     last_box: dict[int, np.ndarray] = {}
     live: set[int] = set()
     carriers: dict[int, _Carrier] = {}  # live tracklets the detector lost and a tracker still follows
-    previous: tuple[int, np.ndarray] | None = None  # the last sample, in grey: where live boxes were seen
+    previous: tuple[int, np.ndarray] | None = None  # the last sample, grey at the hold scale: where live boxes were seen
     shot_start = start
 
     def close(tracklets: list[int]) -> None:
@@ -363,9 +388,10 @@ def scan_segment(path: Path, start: int, end: int, params: ScanParams, engine: F
         ids, gone = linker.update(t, boxes)
         close(gone)
         unseen = live - set(ids)
+        # Assigned on every sample, so that it never keeps an old sample's frames alive.
+        followed = before_cut if sample.held is None else [*before_cut, (sample.index, sample.held)]
         for tracklet in sorted(unseen):  # not in this sample: carried on, or find where it left
             carrier = carrier_for(tracklet)
-            followed = before_cut if sample.image is None else [*before_cut, (sample.index, sample.image)]
             held = carrier.follow(followed) if carrier is not None else 0
             if carrier is not None and sample.image is not None and held == len(followed):
                 carriers[tracklet] = carrier  # kept live; the detector's next box of it continues it
@@ -379,7 +405,7 @@ def scan_segment(path: Path, start: int, end: int, params: ScanParams, engine: F
             close(linker.reset())
             result.frames_read = sample.index - start
             break
-        gray = cv2.cvtColor(sample.image, cv2.COLOR_BGR2GRAY)
+        held_gray = _gray(sample.held)  # what carriers follow
         for j, (face, tracklet) in enumerate(zip(faces, ids, strict=True)):
             box = np.asarray(face.box, dtype=np.float32)
             if tracklet not in live and tracklet not in result.enter:
@@ -389,20 +415,20 @@ def scan_segment(path: Path, start: int, end: int, params: ScanParams, engine: F
                     others = np.array([last_box[o] for o in carriers] + [b for k, b in enumerate(boxes) if k != j],
                                       dtype=np.float32).reshape(-1, 4)
                     alone = not (iou_matrix(box[None], others) > 0).any()
-                    result.enter[tracklet] = _refine_enter(path, engine, params, box, (sample.index, gray),
+                    result.enter[tracklet] = _refine_enter(path, engine, params, box, (sample.index, held_gray),
                                                            shot_frames, previous, shot_start, params.carry and alone)
             result.leave.pop(tracklet, None)
             carriers.pop(tracklet, None)
             live.add(tracklet)
             last_box[tracklet] = box
             x1, y1, x2, y2 = (int(round(v)) for v in face.box)
-            sharp = sharpness(gray[max(0, y1):max(0, y2), max(0, x1):max(0, x2)])
+            sharp = sharpness(_gray(sample.image[max(0, y1):max(0, y2), max(0, x1):max(0, x2)]))
             quality = _quality(face, sharp, params)
             row = len(result.detections)
             result.detections.append((sample.index, tracklet, *face.box, face.score, face.height, sharp, quality))
             best.offer(tracklet, row, quality, sample.image, face)
         live -= unseen
-        previous = (sample.index, gray)
+        previous = (sample.index, held_gray)
         result.samples.append((sample.index, len(faces)))
         report(sample.index, len(result.detections), len(result.embeddings))
     return result
@@ -424,7 +450,7 @@ def _refine_enter(path: Path, engine: FaceEngine, params: ScanParams, box: np.nd
     held = carrier.follow(back)
     first = max(shot_start, here[0] - round(params.carry_back_s * params.fps))
     if held == len(back) and first < back[-1][0]:  # still there in the oldest frame kept
-        older = _decode_gray(path, first, back[-1][0])[::-1]
+        older = _decode_gray(path, first, back[-1][0], params)[::-1]
         back += older
         held += carrier.follow(older)
     return min(enter, back[held - 1][0]) if held else enter

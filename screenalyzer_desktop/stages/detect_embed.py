@@ -24,7 +24,7 @@ from screenalyzer_desktop.core.errors import ScreenalyzerError
 from screenalyzer_desktop.core.linking import iou_matrix
 from screenalyzer_desktop.core.tables import write_table
 from screenalyzer_desktop.engines import load_engine
-from screenalyzer_desktop.scan import DETECTION_COLUMNS, ScanParams, SegmentResult, scan_segment
+from screenalyzer_desktop.scan import DETECTION_COLUMNS, ScanParams, SegmentResult, hold_scale, scan_segment
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -46,8 +46,10 @@ def external_inputs(ctx: StageContext) -> dict[str, str]:
     return {}
 
 
-def scan_params(config: Config, fps: float) -> ScanParams:
+def scan_params(config: Config, video: dict[str, Any]) -> ScanParams:
+    """The scan's settings for a video, from its probed metadata (``fps``, ``width``, ``height``)."""
     d = config.section("detect")
+    fps = float(video["fps"])
     return ScanParams(fps=fps, sample_fps=d["sample_fps"], cut_threshold=config.get("track.cut_threshold"),
                       thumb_size=tuple(d["cut_thumb_size"]), max_side=d["max_side"], min_face_px=d["min_face_px"],
                       iou_link=config.get("track.iou_link"), max_gap_s=config.get("track.max_gap_s"),
@@ -55,7 +57,8 @@ def scan_params(config: Config, fps: float) -> ScanParams:
                       sharpness_full=d["sharpness_full"], size_full_px=d["size_full_px"], refine=d["refine_bounds"],
                       roi_margin=d["roi_margin"], roi_face_px=d["roi_face_px"], queue_frames=d["queue_frames"],
                       carry=d["carry"], carry_min_psr=d["carry_min_psr"], carry_keep_psr=d["carry_keep_psr"],
-                      carry_min_visible=d["carry_min_visible"], carry_back_s=d["carry_back_s"])
+                      carry_min_visible=d["carry_min_visible"], carry_back_s=d["carry_back_s"],
+                      hold_scale=hold_scale(int(video["width"]), int(video["height"]), d["hold_max_side"]))
 
 
 def segments(total: int, fps: float, workers: int, min_segment_s: float) -> list[tuple[int, int]]:
@@ -142,7 +145,7 @@ def run(ctx: StageContext, progress: Progress, should_cancel: Callable[[], bool]
 
     video = ctx.episode.read_meta()["video"]
     fps, total = float(video["fps"]), int(video["frame_count"])
-    params = scan_params(ctx.config, fps)
+    params = scan_params(ctx.config, video)
     parts = segments(total, fps, worker_count(ctx.config), ctx.config.get("detect.min_segment_s"))
     log.info("Scanning %d frames with %s in %d segment(s), %.2f samples/s", total, ctx.engine_name, len(parts),
              params.sample_fps)
