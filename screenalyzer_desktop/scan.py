@@ -350,7 +350,7 @@ def scan_segment(path: Path, start: int, end: int, params: ScanParams, engine: F
     last_box: dict[int, np.ndarray] = {}
     live: set[int] = set()
     carriers: dict[int, _Carrier] = {}  # live tracklets the detector lost and a tracker still follows
-    previous: tuple[int, np.ndarray] | None = None  # the last sample, grey at the hold scale: where live boxes were seen
+    previous: tuple[int, np.ndarray] | None = None  # the last sample (grey, hold scale): where live boxes were seen
     shot_start = start
 
     def close(tracklets: list[int]) -> None:

@@ -22,6 +22,7 @@ import pandas as pd
 from screenalyzer_desktop.core.config import Config
 from screenalyzer_desktop.core.errors import ScreenalyzerError
 from screenalyzer_desktop.core.linking import iou_matrix
+from screenalyzer_desktop.core.memory import return_big_blocks_to_os, workers_that_fit
 from screenalyzer_desktop.core.tables import write_table
 from screenalyzer_desktop.engines import load_engine
 from screenalyzer_desktop.scan import DETECTION_COLUMNS, ScanParams, SegmentResult, hold_scale, scan_segment
@@ -67,9 +68,15 @@ def segments(total: int, fps: float, workers: int, min_segment_s: float) -> list
     return [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
 
 
-def worker_count(config: Config) -> int:
+def worker_count(config: Config, video: dict[str, Any]) -> int:
+    """``detect.workers``, or one per core up to ``max_auto_workers`` and as many as the memory holds."""
     configured = config.get("detect.workers")
-    return configured if configured > 0 else max(1, min(os.cpu_count() or 1, config.get("detect.max_auto_workers")))
+    if configured > 0:
+        return configured
+    cores = max(1, min(os.cpu_count() or 1, config.get("detect.max_auto_workers")))
+    frame_bytes = int(video["width"]) * int(video["height"]) * 3
+    d = config.section("detect")
+    return workers_that_fit(cores, d["worker_base_mb"] * 2**20 + d["worker_frames"] * frame_bytes, d["memory_share"])
 
 
 # -- worker processes ----------------------------------------------------------------------------
@@ -77,10 +84,11 @@ _progress_queue: Any = None
 _cancel_event: Any = None
 
 
-def _init_worker(progress_queue: Any, cancel_event: Any) -> None:
+def _init_worker(progress_queue: Any, cancel_event: Any, mmap_threshold_mb: float) -> None:
     """Each worker is one of several on the cores: keep OpenCV and FFmpeg to one thread each."""
     global _progress_queue, _cancel_event
     _progress_queue, _cancel_event = progress_queue, cancel_event
+    return_big_blocks_to_os(mmap_threshold_mb)
     os.environ["OPENCV_FFMPEG_CAPTURE_OPTIONS"] = "threads;1"
     import cv2
 
@@ -111,8 +119,8 @@ def _scan_parallel(ctx: StageContext, parts: list[tuple[int, int]], params: Scan
     progress_queue, cancel_event = context.Queue(), context.Event()
     done_frames = {i: 0 for i in range(len(parts))}
     counts = {i: (0, 0) for i in range(len(parts))}
-    with ProcessPoolExecutor(len(parts), mp_context=context, initializer=_init_worker,
-                             initargs=(progress_queue, cancel_event)) as pool:
+    initargs = (progress_queue, cancel_event, ctx.config.get("detect.mmap_threshold_mb"))
+    with ProcessPoolExecutor(len(parts), mp_context=context, initializer=_init_worker, initargs=initargs) as pool:
         futures = {pool.submit(_scan_in_worker, i, ctx.episode.source, a, b, params, ctx.engine_name,
                                ctx.config.to_dict(), ctx.workspace.models_dir): i
                    for i, (a, b) in enumerate(parts)}
@@ -146,7 +154,8 @@ def run(ctx: StageContext, progress: Progress, should_cancel: Callable[[], bool]
     video = ctx.episode.read_meta()["video"]
     fps, total = float(video["fps"]), int(video["frame_count"])
     params = scan_params(ctx.config, video)
-    parts = segments(total, fps, worker_count(ctx.config), ctx.config.get("detect.min_segment_s"))
+    return_big_blocks_to_os(ctx.config.get("detect.mmap_threshold_mb"))
+    parts = segments(total, fps, worker_count(ctx.config, video), ctx.config.get("detect.min_segment_s"))
     log.info("Scanning %d frames with %s in %d segment(s), %.2f samples/s", total, ctx.engine_name, len(parts),
              params.sample_fps)
     if len(parts) == 1:
