@@ -74,7 +74,7 @@ def main() -> int:
                                 "-vf", f"scale={width}:{height}", "-c:v", "libx264", "-preset", "veryfast",
                                 "-pix_fmt", "yuv420p", str(video)], check=True)
                 cmd = [sys.executable, "-m", "screenalyzer_desktop.cli", "analyze", str(video), "--workspace",
-                       str(root / f"ws-{name}-{seconds:g}"), "--engine", "dlib", "--progress", "none",
+                       str(root / f"ws-{name}-{seconds:g}"), "--engine", "dlib", "--progress", "jsonl",
                        *(arg for item in args.set for arg in ("--set", item))]
                 wall, peak, out = run_measured(cmd)
                 segments = json.loads(out.strip().splitlines()[-1])["summaries"]["detect_embed"]["segments"]
