@@ -200,7 +200,7 @@ def run(workspace: Workspace, episode: Episode, target: str, config: Config, emi
         raise ScreenalyzerError("ERR_STAGE_UNKNOWN", detail=repr(target))
     cancel = cancel or threading.Event()
     workspace.ensure_writable()
-    with run_state.RunLock(episode):
+    with run_state.RunLock(episode, config.get("pipeline.lock_wait_s")):
         # Holding the lock, any temp file in these folders was left by a writer that was killed.
         for folder in (episode.artifacts_dir, episode.state_dir):
             for name in remove_temp_files(folder):

@@ -83,6 +83,50 @@ def test_run_lock_is_exclusive_and_released(analysed) -> None:
         pass
 
 
+_PROBE_LOOP = """
+import sys, time
+from pathlib import Path
+from screenalyzer_desktop.core import state
+from screenalyzer_desktop.core.workspace import Episode
+episode = Episode(Path(sys.argv[1]))
+print("probing", flush=True)
+end = time.monotonic() + float(sys.argv[2])
+while time.monotonic() < end:
+    state.run_active(episode)
+"""
+
+
+def _busy_while_probed(episode, wait_s: float, tries: int, stop_at: int | None = None) -> int:
+    """How many of ``tries`` lock attempts (up to ``stop_at``) are refused while another process probes the
+    lock in a loop."""
+    probe = subprocess.Popen([sys.executable, "-c", _PROBE_LOOP, str(episode.dir), "30"],
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        assert probe.stdout.readline().strip() == "probing"
+        busy = 0
+        for _ in range(tries):
+            try:
+                with run_state.RunLock(episode, wait_s):
+                    pass
+            except ScreenalyzerError as error:
+                assert error.code == "ERR_EPISODE_BUSY"
+                busy += 1
+                if busy == stop_at:
+                    break
+        return busy
+    finally:
+        probe.kill()
+        probe.wait()
+
+
+def test_the_windows_probe_of_the_lock_never_refuses_a_run(analysed) -> None:
+    """The window asks ``run_active`` on every reload, taking the lock for an instant. A run starting in that
+    instant waited for nothing and answered ERR_EPISODE_BUSY; it now waits ``pipeline.lock_wait_s``."""
+    episode = analysed.episode
+    assert _busy_while_probed(episode, 0.0, tries=5000, stop_at=1) == 1  # the race is real
+    assert _busy_while_probed(episode, load_cfg().get("pipeline.lock_wait_s"), tries=300) == 0
+
+
 def test_running_entry_without_a_live_run_reads_interrupted(analysed) -> None:
     episode = analysed.episode
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)

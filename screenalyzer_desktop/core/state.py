@@ -32,13 +32,15 @@ def lock_path(episode: Episode) -> Path:
 class RunLock:
     """The episode's cross-process run lock (an OS file lock: released when its process dies)."""
 
-    def __init__(self, episode: Episode) -> None:
+    def __init__(self, episode: Episode, wait_s: float = 0.0) -> None:
+        """``wait_s``: how long to wait for a holder to let go (``run_active`` probes hold it for an instant)."""
         self._episode = episode
+        self._wait_s = wait_s
         self._lock = FileLock(str(lock_path(episode)), thread_local=False, is_singleton=False)
 
     def __enter__(self) -> RunLock:
         try:
-            self._lock.acquire(timeout=0)
+            self._lock.acquire(timeout=self._wait_s, poll_interval=0.01)
         except Timeout as exc:
             state = read_state(self._episode)
             raise ScreenalyzerError("ERR_EPISODE_BUSY",

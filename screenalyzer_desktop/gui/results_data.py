@@ -16,6 +16,7 @@ import pandas as pd
 
 from screenalyzer_desktop.core.errors import ScreenalyzerError
 from screenalyzer_desktop.core.records import read_record
+from screenalyzer_desktop.core.state import run_active
 from screenalyzer_desktop.core.tables import read_table
 from screenalyzer_desktop.core.workspace import Episode
 from screenalyzer_desktop.labels import track_people
@@ -81,6 +82,13 @@ def load_results(episode: Episode) -> ResultsData | None:
     except (OSError, ValueError) as exc:
         raise ScreenalyzerError("ERR_ARTIFACT_CORRUPT", detail=f"{path}: {exc}") from exc
     return results_for(episode, *screentime_from_json(doc))
+
+
+def read_results(episode: Episode) -> tuple[ResultsData | None, bool]:
+    """:func:`load_results`, and when there are none, whether a run holds the episode right now: the
+    screentime stage clears its record when it starts, so its results are missing while it rewrites them."""
+    data = load_results(episode)
+    return data, data is None and run_active(episode)
 
 
 def screentime_from_json(doc: dict[str, Any]) -> tuple[ScreenTime, dict[str, Any]]:

@@ -38,7 +38,7 @@ from screenalyzer_desktop.gui.results_charts import (
     person_colour,
     write_chart_pngs,
 )
-from screenalyzer_desktop.gui.results_data import ResultsData, load_results
+from screenalyzer_desktop.gui.results_data import ResultsData, read_results
 from screenalyzer_desktop.gui.results_table import ResultsTable
 from screenalyzer_desktop.gui.tasks import run_in_pool, wait_for_pool
 
@@ -54,6 +54,7 @@ EXPORT_CHOICES: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 NO_EPISODE = "No episode selected."
 NO_RESULTS = "No results yet — run the pipeline."
+UPDATING = "Updating screen time… (showing the previous results)"
 
 
 def error_text(error: ScreenalyzerError) -> str:
@@ -148,13 +149,19 @@ class ResultsView(QWidget):
             return
         generation, episode = self._generation, self.episode
         self.title.setText(episode.id)
-        run_in_pool(load_results, episode, owner=self,
-                    on_done=lambda data: self._on_loaded(generation, data),
+        run_in_pool(read_results, episode, owner=self,
+                    on_done=lambda read: self._on_loaded(generation, *read),
                     on_failed=lambda error: self._on_load_failed(generation, error))
 
-    def _on_loaded(self, generation: int, data: ResultsData | None) -> None:
+    def _on_loaded(self, generation: int, data: ResultsData | None, running: bool) -> None:
         if generation != self._generation:
             return  # an older read, overtaken by a newer one
+        if data is None and running and self.data is not None and self.data.episode_id == self.episode.id:
+            # Screen time is being rewritten (after an edit): keep the last results up until the new ones are whole.
+            self.export_button.setEnabled(False)
+            self.status.setText(UPDATING)
+            self.loaded.emit(True)
+            return
         self.data = data
         if data is None:
             self._show_empty(NO_RESULTS)

@@ -15,11 +15,12 @@ from PySide6.QtGui import QGuiApplication, QWheelEvent
 from PySide6.QtWidgets import QApplication
 from support import events_sink, load_cfg
 
+from screenalyzer_desktop.core import state as run_state
 from screenalyzer_desktop.core.records import clear_record
 from screenalyzer_desktop.core.tables import read_table
 from screenalyzer_desktop.exports import EDL_NAME, FCPXML_NAME
 from screenalyzer_desktop.gui.results_charts import PNG_NAMES, person_colour
-from screenalyzer_desktop.gui.results_view import EXPORT_CHOICES, NO_EPISODE, NO_RESULTS, ResultsView
+from screenalyzer_desktop.gui.results_view import EXPORT_CHOICES, NO_EPISODE, NO_RESULTS, UPDATING, ResultsView
 from screenalyzer_desktop.labels import track_people
 
 LOAD_MS = 20_000
@@ -198,6 +199,23 @@ def test_empty_states_and_reload_follow_the_artifacts(qtbot, view: ResultsView, 
     assert view.timeline.people == summary["person"].tolist()
     assert view.bars.values() == dict(zip(summary["person"], summary["screen_time_s"], strict=True))
     assert len(view.timeline.segments) == len(pd.read_csv(demo.episode.artifact("timeline.csv")))
+
+
+def test_results_stay_up_while_screen_time_is_rewritten(qtbot, view: ResultsView, demo) -> None:
+    """The screentime stage clears its record when it starts. While a run holds the episode the view keeps
+    the last results, marked as updating and not exportable, instead of flashing "No results yet"."""
+    assert open_episode(qtbot, view, demo.episode)
+    people = view.timeline.people
+    with run_state.RunLock(demo.episode):  # as the engine holds it while it runs
+        clear_record(demo.episode, "screentime")
+        with qtbot.waitSignal(view.loaded, timeout=LOAD_MS) as blocker:
+            view.reload()
+        assert blocker.args == [True] and view.stack.currentIndex() == 1
+        assert view.status.text() == UPDATING and not view.export_button.isEnabled()
+        assert view.timeline.people == people and view.data is not None
+    with qtbot.waitSignal(view.loaded, timeout=LOAD_MS) as blocker:
+        view.reload()  # the run ended without writing results
+    assert blocker.args == [False] and view.empty.text() == NO_RESULTS and view.data is None
 
 
 def test_label_edits_show_once_screen_time_is_recomputed(qtbot, view: ResultsView, demo) -> None:
