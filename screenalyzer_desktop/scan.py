@@ -4,6 +4,8 @@ A reader thread decodes every frame (OpenCV releases the GIL) and flags hard cut
 differences. Only sampled frames go through the full-frame detector; the frames in between stay
 in a small ring so that, when a face appears or disappears between two samples, a cheap check
 around its box finds the exact frame (so a low sampling rate still gives frame-exact intervals).
+Those frames are kept at the hold scale (``detect.hold_max_side``: a 4K scan keeps 1080p frames), so
+what a scan holds is bounded by the sample spacing, whatever the resolution and the episode's length.
 Boxes are linked online into tracklets; each keeps its best few face crops and embeds only those.
 Where the frontal detector loses a face that is still there (turned, behind a hand, half out of the
 frame), a correlation tracker carries its tracklet from frame to frame until the face is really gone,
