@@ -110,6 +110,15 @@ class ReviewEdits:
             return False
         return self._edit(f"Merge into {self._name(into)}", lambda labels: edits.merge(labels, keys, into))
 
+    def merge_onto(self, keys: list[str], onto: str) -> bool:
+        """People dragged onto ``onto`` become that person, unless one of them has the stronger name (given
+        by the editor, over a face-bank name, over none): a drop never loses a name."""
+        people = list(dict.fromkeys([onto, *keys]))
+        best = self.merge_target(people)
+        if len(people) < 2 or best is None:
+            return False
+        return self.merge(people, onto if self._name_rank(onto) <= self._name_rank(best) else best)
+
     def merge_target(self, keys: list[str]) -> str | None:
         """The confirmed name first, then a face-bank name, then who is on screen longest."""
         if self.data is None or not keys:
@@ -117,8 +126,11 @@ class ReviewEdits:
         rows = [r for r in (self.data.row(k) for k in keys) if r is not None]
         if not rows:
             return keys[0]
-        rank = {"user": 0, "cast": 1}
-        return min(rows, key=lambda r: (rank.get(r.named_by, 2), -r.screen_time_s, -r.tracks)).key
+        return min(rows, key=lambda r: (self._name_rank(r.key), -r.screen_time_s, -r.tracks)).key
+
+    def _name_rank(self, key: str) -> int:
+        row = self.data.row(key) if self.data is not None else None
+        return {"user": 0, "cast": 1}.get(row.named_by if row is not None else "", 2)
 
     def split(self, tracks: list[int], name: str = "") -> bool:
         return self._edit(f"Split {len(tracks)} track(s) off", lambda labels: edits.split(labels, tracks, name))

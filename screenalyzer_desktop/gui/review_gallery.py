@@ -1,5 +1,6 @@
 """The gallery of people: one card per person with their best faces, name, screen time and tracks,
-sortable and filterable, keyboard-driven (arrows, Enter opens, F2 names, type-ahead by name)."""
+sortable and filterable, keyboard-driven (arrows, Enter opens, F2 names, type-ahead by name); cards
+dragged onto another card are merged into that person."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from PySide6.QtCore import (
     QAbstractListModel,
     QItemSelection,
     QItemSelectionModel,
+    QMimeData,
     QModelIndex,
     QPersistentModelIndex,
     QRect,
@@ -16,8 +18,9 @@ from PySide6.QtCore import (
     QSize,
     QSortFilterProxyModel,
     Qt,
+    Signal,
 )
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette, QPen
+from PySide6.QtGui import QColor, QDragMoveEvent, QDropEvent, QFont, QFontMetrics, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from screenalyzer_desktop.gui.review_data import PersonRow, clock, count_text
@@ -33,6 +36,7 @@ BADGE_LOOK = {"cast": ("from face bank — confirm", "#fff4d6", "#8a5a00"),
               "": ("unnamed", "#eef0f3", "#4b5563"),
               "hidden": ("hidden: extra / background", "#eef0f3", "#6b7280")}
 PLACEHOLDER = QColor("#d9dde3")
+PEOPLE_MIME = "application/x-screenalyzer-people"  # the dragged people's keys, one per line
 
 
 class PeopleModel(QAbstractListModel):
@@ -68,6 +72,22 @@ class PeopleModel(QAbstractListModel):
                 lines.append(f"Looks like {row.nearest.name} ({row.nearest.similarity:.2f})")
             return "<br>".join(lines)
         return None
+
+    def flags(self, index: Index) -> Qt.ItemFlag:
+        flags = super().flags(index)
+        return flags | Qt.ItemFlag.ItemIsDragEnabled if index.isValid() else flags
+
+    def mimeTypes(self) -> list[str]:
+        return [PEOPLE_MIME]
+
+    def mimeData(self, indexes: list[QModelIndex]) -> QMimeData:
+        mime = QMimeData()
+        keys = dict.fromkeys(self._rows[i.row()].key for i in indexes if i.isValid())
+        mime.setData(PEOPLE_MIME, "\n".join(keys).encode())
+        return mime
+
+    def supportedDragActions(self) -> Qt.DropAction:
+        return Qt.DropAction.CopyAction  # a drop merges; the cards themselves never move
 
     def faces_changed(self) -> None:
         if self._rows:
@@ -208,7 +228,11 @@ class PersonCardDelegate(QStyledItemDelegate):
 
 
 class GalleryView(QListView):
-    """Cards in a wrapping grid with multi-select; the model is a PeopleProxy over a PeopleModel."""
+    """Cards in a wrapping grid with multi-select; the model is a PeopleProxy over a PeopleModel.
+
+    Dragging cards onto another card asks to merge them into it (``mergeDropped(dragged keys, onto)``)."""
+
+    mergeDropped = Signal(list, str)
 
     def __init__(self, thumbnails: ThumbnailLoader, parent: Any = None) -> None:
         super().__init__(parent)
@@ -222,6 +246,10 @@ class GalleryView(QListView):
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        self.setDragDropMode(QAbstractItemView.DragDropMode.DragDrop)
+        self.viewport().setAcceptDrops(True)  # a Static movement turned it off: drops merge, cards never move
+        self.setDefaultDropAction(Qt.DropAction.CopyAction)
+        self.setDropIndicatorShown(True)
         self.setItemDelegate(PersonCardDelegate(thumbnails, self))
         self.setStyleSheet("QListView { background: palette(window); border: none; }")
         self.source = PeopleModel(self)
@@ -254,6 +282,38 @@ class GalleryView(QListView):
         if chosen is not None:
             self.selectionModel().setCurrentIndex(chosen, flags.NoUpdate)
             self.scrollTo(chosen)
+
+    def _drop_target(self, event: QDragMoveEvent | QDropEvent) -> tuple[list[str], str] | None:
+        """The dragged people and the card under the pointer, when that is a merge."""
+        if not event.mimeData().hasFormat(PEOPLE_MIME):
+            return None
+        keys = [k for k in bytes(event.mimeData().data(PEOPLE_MIME)).decode().split("\n") if k]
+        onto = self.indexAt(event.position().toPoint()).data(KeyRole)
+        return (keys, onto) if onto is not None and any(k != onto for k in keys) else None
+
+    def dragEnterEvent(self, event: QDragMoveEvent) -> None:
+        if event.mimeData().hasFormat(PEOPLE_MIME):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        target = self._drop_target(event)
+        if target is None:
+            event.ignore()
+            return
+        event.setDropAction(Qt.DropAction.CopyAction)
+        event.accept(self.visualRect(self.indexAt(event.position().toPoint())))
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        target = self._drop_target(event)
+        if target is None:
+            event.ignore()
+            return
+        event.setDropAction(Qt.DropAction.CopyAction)
+        event.accept()
+        keys, onto = target
+        self.mergeDropped.emit([k for k in keys if k != onto], onto)
 
     def _on_thumbnails_ready(self) -> None:
         self.viewport().update()

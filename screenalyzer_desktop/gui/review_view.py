@@ -84,6 +84,7 @@ class ReviewView(ReviewEdits, QWidget):
         self.gallery = GalleryView(self.thumbnails)
         self.gallery.addActions(self.actions.items())
         self.gallery.activated.connect(self._on_gallery_activated)
+        self.gallery.mergeDropped.connect(self.merge_onto)
         self.gallery.selectionModel().selectionChanged.connect(self._on_selection_changed)
         self.person = PersonView(self.thumbnails)
         self.person.addActions([self.actions.name, self.actions.confirm])
@@ -104,8 +105,8 @@ class ReviewView(ReviewEdits, QWidget):
         self.status.setStyleSheet("color: palette(placeholder-text);")
         self.note = QLabel()  # what the last action did beyond the labels (cast photos added)
         self.note.setStyleSheet("color: #166534;")
-        self.keys_hint = QLabel("Enter open  ·  F2 name  ·  Ctrl+Enter confirm  ·  Ctrl+M merge  ·  Del hide  ·  "
-                                "Ctrl+Z undo")
+        self.keys_hint = QLabel("Enter open  ·  F2 name  ·  Ctrl+Enter confirm  ·  Ctrl+M merge (or drag onto a card)"
+                                "  ·  Del hide  ·  Ctrl+Z undo")
         self.keys_hint.setStyleSheet("color: palette(placeholder-text);")
         self._build_layout()
         self._connect()

@@ -8,14 +8,16 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialogButtonBox
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtWidgets import QApplication, QDialogButtonBox
 
 from screenalyzer_desktop import labels as edits
 from screenalyzer_desktop import screentime_calc
 from screenalyzer_desktop.core.config import Config, load_config
 from screenalyzer_desktop.core.workspace import Episode
 from screenalyzer_desktop.faces import thumbnail_path
+from screenalyzer_desktop.gui.review_gallery import KeyRole
 from screenalyzer_desktop.gui.review_side import DataRole
 from screenalyzer_desktop.gui.review_view import ReviewView
 from screenalyzer_desktop.gui.tasks import wait_for_pool
@@ -129,6 +131,54 @@ def test_merge_undo_redo_saves_each_step_and_recomputes_screen_time(qtbot, demo,
     assert_view_matches(view, demo.episode, mapping_of(start), config)
     edit(qtbot, view, view.redoAction.trigger)
     assert_view_matches(view, demo.episode, expected, config)
+
+
+def drag_onto(view: ReviewView, keys: list[str], onto: QPoint | str) -> bool:
+    """Drag the cards of ``keys`` over the card of ``onto`` (or a point) and drop them there, as Qt delivers
+    a drag to the gallery; returns whether the gallery accepted the drop."""
+    gallery = view.gallery
+    mime = gallery.source.mimeData([gallery.source.index(i) for i, row in enumerate(gallery.source.rows())
+                                    if row.key in keys])
+    if isinstance(onto, str):
+        card = next(gallery.proxy.index(i, 0) for i in range(gallery.proxy.rowCount())
+                    if gallery.proxy.index(i, 0).data(KeyRole) == onto)
+        onto = gallery.visualRect(card).center()
+    copy, left, none = Qt.DropAction.CopyAction, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    QApplication.sendEvent(gallery.viewport(), QDragEnterEvent(onto, copy, mime, left, none))
+    move = QDragMoveEvent(onto, copy, mime, left, none)
+    QApplication.sendEvent(gallery.viewport(), move)
+    if not move.isAccepted():
+        return False
+    drop = QDropEvent(QPointF(onto), copy, mime, left, none)
+    QApplication.sendEvent(gallery.viewport(), drop)
+    return drop.isAccepted()
+
+
+def test_dragging_cards_onto_a_card_merges_them_without_losing_a_name(qtbot, demo, make_view, config) -> None:
+    view = make_view(demo.episode)
+    start = on_disk(demo.episode)
+    dave, first, second = key_of(start, "dave"), key_of(start, "cluster_1"), key_of(start, "cluster_2")
+    assert not drag_onto(view, [dave], dave), "a card dropped on itself is no merge"
+    corner = view.gallery.viewport().rect().bottomRight() - QPoint(2, 2)
+    assert view.gallery.indexAt(corner).data(KeyRole) is None
+    assert not drag_onto(view, [dave], corner), "a drop between cards is no merge"
+    assert on_disk(demo.episode) == start
+
+    with qtbot.waitSignals([view.labelsChanged, view.refreshed], timeout=WAIT_MS):
+        assert drag_onto(view, [first], dave)
+    assert view.undoAction.text() == "Undo Merge into dave"
+    expected = {**mapping_of(start), **{t: "dave" for t in start.tracks_of(first)}}
+    assert_view_matches(view, demo.episode, expected, config)
+
+    # dave, named from the face bank, dropped on an unnamed card: the name wins over where it was dropped.
+    with qtbot.waitSignals([view.labelsChanged, view.refreshed], timeout=WAIT_MS):
+        assert drag_onto(view, [dave], second)
+    assert view.undoAction.text() == "Undo Merge into dave"
+    expected.update({t: "dave" for t in start.tracks_of(second)})
+    assert_view_matches(view, demo.episode, expected, config)
+    edit(qtbot, view, view.undoAction.trigger)
+    edit(qtbot, view, view.undoAction.trigger)
+    assert on_disk(demo.episode) == start
 
 
 def test_naming_completes_from_the_cast_and_adds_faces_to_the_cast_folder(qtbot, demo, make_view, config) -> None:
