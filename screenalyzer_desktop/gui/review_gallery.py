@@ -283,13 +283,19 @@ class GalleryView(QListView):
             self.selectionModel().setCurrentIndex(chosen, flags.NoUpdate)
             self.scrollTo(chosen)
 
-    def _drop_target(self, event: QDragMoveEvent | QDropEvent) -> tuple[list[str], str] | None:
-        """The dragged people and the card under the pointer, when that is a merge."""
-        if not event.mimeData().hasFormat(PEOPLE_MIME):
-            return None
-        keys = [k for k in bytes(event.mimeData().data(PEOPLE_MIME)).decode().split("\n") if k]
+    def _accept_merge(self, event: QDragMoveEvent | QDropEvent) -> tuple[list[str], str] | None:
+        """The dragged people and the card under the pointer when dropping there merges them (the event is
+        accepted), else None (ignored)."""
+        keys = []
+        if event.mimeData().hasFormat(PEOPLE_MIME):
+            keys = [k for k in bytes(event.mimeData().data(PEOPLE_MIME)).decode().split("\n") if k]
         onto = self.indexAt(event.position().toPoint()).data(KeyRole)
-        return (keys, onto) if onto is not None and any(k != onto for k in keys) else None
+        if onto is None or not any(k != onto for k in keys):
+            event.ignore()
+            return None
+        event.setDropAction(Qt.DropAction.CopyAction)
+        event.accept()
+        return [k for k in keys if k != onto], onto
 
     def dragEnterEvent(self, event: QDragMoveEvent) -> None:
         if event.mimeData().hasFormat(PEOPLE_MIME):
@@ -298,22 +304,12 @@ class GalleryView(QListView):
             event.ignore()
 
     def dragMoveEvent(self, event: QDragMoveEvent) -> None:
-        target = self._drop_target(event)
-        if target is None:
-            event.ignore()
-            return
-        event.setDropAction(Qt.DropAction.CopyAction)
-        event.accept(self.visualRect(self.indexAt(event.position().toPoint())))
+        self._accept_merge(event)
 
     def dropEvent(self, event: QDropEvent) -> None:
-        target = self._drop_target(event)
-        if target is None:
-            event.ignore()
-            return
-        event.setDropAction(Qt.DropAction.CopyAction)
-        event.accept()
-        keys, onto = target
-        self.mergeDropped.emit([k for k in keys if k != onto], onto)
+        target = self._accept_merge(event)
+        if target is not None:
+            self.mergeDropped.emit(*target)
 
     def _on_thumbnails_ready(self) -> None:
         self.viewport().update()
