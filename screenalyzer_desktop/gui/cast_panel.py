@@ -38,6 +38,7 @@ from screenalyzer_desktop.gui.cast_photos import (
     copy_photos,
     guess_show,
     load_icons,
+    restore_photo,
     trash_photo,
 )
 from screenalyzer_desktop.gui.error_view import ErrorPanel
@@ -56,6 +57,7 @@ class CastPanel(QWidget):
         self.episode: Episode | None = None
         self.cast_dir: Path | None = None
         self.show_name = ""
+        self._removed: list[list[tuple[Path, Path]]] = []  # per removal, (where each photo was, in .trash)
         self._icon_px = 0
         self._icons: dict[str, QPixmap] = {}
         self.error_panel = ErrorPanel(closable=True)
@@ -118,6 +120,10 @@ class CastPanel(QWidget):
         self.remove_photo_button = QPushButton("Remove photo")
         self.remove_photo_button.setToolTip(f"Moves the photo to the cast folder's {TRASH} folder")
         self.remove_photo_button.clicked.connect(self._on_remove_photo_button_clicked)
+        self.put_back_button = QPushButton("Put back")
+        self.put_back_button.setToolTip("Puts the last removed photos back into the cast")
+        self.put_back_button.clicked.connect(self.put_back)
+        self.put_back_button.setEnabled(False)
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
@@ -132,6 +138,7 @@ class CastPanel(QWidget):
         buttons = QHBoxLayout()
         buttons.addWidget(self.add_photos_button)
         buttons.addWidget(self.remove_photo_button)
+        buttons.addWidget(self.put_back_button)
         buttons.addStretch(1)
         right_layout.addLayout(buttons)
         split = QSplitter()
@@ -153,6 +160,7 @@ class CastPanel(QWidget):
         if changed:
             self.hint_row.hide()
             self.error_panel.clear_error()
+            self._removed.clear()
         settings = cast_settings(episode) if episode is not None else None
         if settings and settings.get("cast_dir"):
             self.cast_dir, self.show_name = Path(settings["cast_dir"]), str(settings.get("show", ""))
@@ -242,6 +250,7 @@ class CastPanel(QWidget):
         person = self.current_person() is not None
         self.add_photos_button.setEnabled(person)
         self.remove_photo_button.setEnabled(bool(self.photos.selectedItems()))
+        self.put_back_button.setEnabled(bool(self._removed))
 
     # -- changing the cast ------------------------------------------------------------------------
     def use_cast_folder(self, folder: Path) -> bool:
@@ -290,13 +299,28 @@ class CastPanel(QWidget):
                     on_failed=lambda error: self.error_panel.show_error(error, "Adding photos"), owner=self)
 
     def remove_photos(self, photos: list[Path]) -> None:
+        """Move photos to the cast folder's trash; :meth:`put_back` undoes the last removal."""
         if self.cast_dir is None:
             return
+        moved: list[tuple[Path, Path]] = []
         try:
             for photo in photos:
-                trash_photo(self.cast_dir, photo)
+                moved.append((photo, trash_photo(self.cast_dir, photo)))
         except ScreenalyzerError as error:
             self.error_panel.show_error(error, "Removing a photo")
+        if moved:
+            self._removed.append(moved)
+        self._changed()
+
+    def put_back(self) -> None:
+        """Return the photos of the last removal to where they were."""
+        if not self._removed:
+            return
+        try:
+            for original, trashed in self._removed.pop():
+                restore_photo(trashed, original)
+        except ScreenalyzerError as error:
+            self.error_panel.show_error(error, "Putting a photo back")
         self._changed()
 
     def _changed(self) -> None:

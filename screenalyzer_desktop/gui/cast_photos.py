@@ -65,6 +65,19 @@ def trash_photo(cast_dir: Path, photo: Path) -> Path:
     return target
 
 
+def restore_photo(trashed: Path, original: Path) -> Path:
+    """Move a trashed photo back where it was (a free name beside it if a photo has taken that one since)."""
+    target, n = original, 1
+    while target.exists():
+        target, n = original.with_name(f"{original.stem}-{n}{original.suffix}"), n + 1
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        trashed.replace(target)
+    except OSError as exc:
+        raise os_error(exc, trashed) from exc
+    return target
+
+
 def load_icons(photos: list[Path], size: int) -> dict[str, QImage]:
     """Small images of the photos, decoded at their shown size (fast for big JPEGs)."""
     out = {}

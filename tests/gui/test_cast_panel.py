@@ -11,7 +11,7 @@ from gui_helpers import drop
 from screenalyzer_desktop.cast_bank import cast_photos
 from screenalyzer_desktop.core.config import load_config
 from screenalyzer_desktop.gui.cast_panel import CastPanel
-from screenalyzer_desktop.gui.cast_photos import TRASH, PathRole, guess_show
+from screenalyzer_desktop.gui.cast_photos import TRASH, PathRole, guess_show, restore_photo, trash_photo
 from screenalyzer_desktop.gui.tasks import wait_for_pool
 from screenalyzer_desktop.pipeline import stage_views
 from screenalyzer_desktop.stages.cluster import cast_settings
@@ -71,7 +71,26 @@ def test_a_new_cast_takes_people_and_dropped_photos_and_a_bad_photo_goes_to_the_
     assert len(trashed) == 1 and trashed[0].name.endswith(bad.name)
     assert panel.photos.count() == 1 and [p.name for p in cast_photos(folder)["anna"]] == ["ref.jpg"]
     assert TRASH not in cast_photos(folder)
+
+    assert panel.put_back_button.isEnabled()
+    with qtbot.waitSignal(panel.castChanged, timeout=WAIT_MS):
+        panel.put_back_button.click()
+    assert bad.is_file() and bad.read_bytes() == sources[1].read_bytes()
+    assert not any((folder / TRASH / "anna").iterdir())
+    assert panel.photos.count() == 2 and not panel.put_back_button.isEnabled()
+    assert sorted(p.name for p in cast_photos(folder)["anna"]) == ["ref-1.jpg", "ref.jpg"]
     wait_for_pool()
+
+
+def test_a_photo_put_back_where_a_new_one_took_its_name_keeps_both(tmp_path: Path) -> None:
+    photo = tmp_path / "cast" / "anna" / "ref.jpg"
+    photo.parent.mkdir(parents=True)
+    photo.write_bytes(b"the removed photo")
+    trashed = trash_photo(tmp_path / "cast", photo)
+    photo.write_bytes(b"a new photo of the same name")
+    back = restore_photo(trashed, photo)
+    assert back == photo.with_name("ref-1.jpg") and back.read_bytes() == b"the removed photo"
+    assert photo.read_bytes() == b"a new photo of the same name" and not trashed.exists()
 
 
 def test_use_a_cast_folder_lists_its_people_and_refuses_an_empty_one(qtbot, demo, tmp_path) -> None:
